@@ -1,0 +1,34 @@
+#!/bin/sh
+# Guest smoke test: /proc and tmpfs mounted, the CPU count minivmm was asked
+# for (MINIVMM_EXPECT_CPUS), fork/exec, a pipe and a tmpfs file round trip.
+# Last output line is the one-line summary the init reports.
+
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+
+grep -q '^proc /proc proc ' /proc/mounts || fail "/proc is not mounted"
+grep -q '^tmpfs /tmp tmpfs ' /proc/mounts || fail "/tmp is not a tmpfs"
+
+cpus=$(nproc)
+if [ -n "$MINIVMM_EXPECT_CPUS" ] && [ "$cpus" != "$MINIVMM_EXPECT_CPUS" ]; then
+    fail "nproc says $cpus CPUs, expected $MINIVMM_EXPECT_CPUS"
+fi
+
+forks=50
+i=0
+while [ "$i" -lt "$forks" ]; do
+    /bin/true || fail "fork/exec of /bin/true failed at iteration $i"
+    i=$((i + 1))
+done
+
+lines=$(seq 1 1000 | wc -l)
+[ "$lines" = 1000 ] || fail "pipe carried $lines lines instead of 1000"
+
+f=/tmp/smoke.$$
+echo "minivmm smoke $$" >"$f" || fail "cannot write $f"
+[ "$(cat "$f")" = "minivmm smoke $$" ] || fail "read back of $f differs"
+rm "$f" || fail "cannot remove $f"
+
+echo "cpus=$cpus forks=$forks pipe=$lines tmpfs=ok uptime=$(cut -d' ' -f1 /proc/uptime)s"
