@@ -78,12 +78,12 @@ struct serial {
     bool irq_failed;    /* set_level failed once: logged, not repeated */
     uint8_t rx[SERIAL_FIFO_SIZE];
     unsigned int rx_head, rx_count;
-    uint8_t rx_last; /* RBR keeps the last byte once the FIFO is empty */
+    uint8_t rx_last;           /* RBR keeps the last byte once the FIFO is empty */
     struct serial_stats stats; /* under the lock, except tx_errors: */
     uint64_t tx_errors;        /* atomic, counted outside the lock */
 };
 
-/* Modem status inputs. Loopback wires them to MCR outputs: RTS->CTS, DTR->DSR, OUT1->RI, OUT2->DCD. */
+/* Modem status inputs; loopback wires them to MCR: RTS->CTS, DTR->DSR, OUT1->RI, OUT2->DCD. */
 static uint8_t serial_modem_inputs(const struct serial *s)
 {
     uint8_t m = 0;
@@ -135,8 +135,7 @@ static uint8_t serial_iir_cause(const struct serial *s)
  */
 static void serial_update_irq(struct serial *s)
 {
-    bool level = (s->mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2 &&
-                 serial_iir_cause(s) != IIR_NONE;
+    bool level = (s->mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2 && serial_iir_cause(s) != IIR_NONE;
     int ret;
 
     if (level == s->level)

@@ -14,7 +14,7 @@
 #include "irq.h"
 #include "log.h"
 
-#define SERIAL_NR_PORTS 8 /* I/O ports the UART decodes from its base */
+#define SERIAL_NR_PORTS  8 /* I/O ports the UART decodes from its base */
 #define SERIAL_FIFO_SIZE 16
 
 struct serial;
@@ -39,11 +39,11 @@ struct serial_config {
 };
 
 struct serial_stats {
-    uint64_t tx_bytes;     /* bytes the guest transmitted */
-    uint64_t tx_errors;    /* bytes out_fd did not take */
-    uint64_t rx_bytes;     /* bytes accepted into the RX FIFO */
-    uint64_t rx_overruns;  /* bytes dropped because the RX FIFO was full */
-    uint64_t interrupts;   /* rising edges of the interrupt line */
+    uint64_t tx_bytes;    /* bytes the guest transmitted */
+    uint64_t tx_errors;   /* bytes out_fd did not take */
+    uint64_t rx_bytes;    /* bytes accepted into the RX FIFO */
+    uint64_t rx_overruns; /* bytes dropped because the RX FIFO was full */
+    uint64_t interrupts;  /* rising edges of the interrupt line */
 };
 
 /* Returns NULL on allocation failure. The config is copied. */

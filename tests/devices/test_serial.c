@@ -241,7 +241,7 @@ Test(serial, iir_priorities)
     wr(2, 0x01);
     wr(4, 0x10); /* loopback: make modem deltas */
     wr(4, 0x00);
-    wr(1, 0x0f); /* all four causes enabled, THRI now pending */
+    wr(1, 0x0f);                          /* all four causes enabled, THRI now pending */
     serial_push_input(s, in, sizeof(in)); /* full + overrun */
     cr_assert_eq(rd(2), 0xc6, "line status first");
     cr_assert_eq(rd(2), 0xc6, "IIR read does not clear line status");
@@ -337,7 +337,7 @@ Test(serial, rls_interrupt_on_overrun)
     uint8_t in[2] = {1, 2};
 
     wr(4, 0x08);
-    wr(1, 0x04); /* RLSI only */
+    wr(1, 0x04);                 /* RLSI only */
     serial_push_input(s, in, 2); /* FIFO off: second byte overruns */
     cr_assert_eq(level(), 1);
     cr_assert_eq(rd(2), 0x06);
