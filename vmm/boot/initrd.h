@@ -1,0 +1,26 @@
+/*
+ * Initial ramdisk placement: read a file straight into guest RAM, page
+ * aligned, as high as possible inside a window the boot protocol allows.
+ */
+#ifndef MINIVMM_INITRD_H
+#define MINIVMM_INITRD_H
+
+#include <stdint.h>
+
+#include "gmem.h"
+
+/*
+ * Where a size-byte image goes: the highest page-aligned address a with
+ * lo <= a and a + size <= hi. Returns -ENOSPC when it does not fit.
+ */
+MUST_CHECK int initrd_place(uint64_t size, uint64_t lo, uint64_t hi, uint64_t *addr);
+
+/*
+ * Opens path, places it with initrd_place(lo, hi), reads it into guest RAM.
+ * Errors (logged, naming the path): missing or unreadable file, empty file,
+ * does not fit between lo and hi, or the window is not RAM.
+ */
+MUST_CHECK int initrd_load(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi,
+                           uint64_t *addr, uint64_t *size);
+
+#endif
