@@ -57,26 +57,32 @@ enum testdev_err {
     TESTDEV_ERR_FINISHED = 4, /* the test already finished */
 };
 
-/* The VMM side (hosted C only). */
+/* The VMM side (hosted C only; the firmware is built -ffreestanding). */
 #if __STDC_HOSTED__
 #include <stdint.h>
-#include <stdio.h>
 
+#include "bus.h"
 #include "log.h"
 
-struct bus;
 struct testdev;
 
-/* Called once, from the vCPU thread that wrote FINISH. */
+/* Called once, from the vCPU thread that wrote FINISH, without the device lock. */
 typedef void testdev_finish_fn(void *opaque, int status);
 
-/* Reports go to `out` (stdout for minivmm). NULL on allocation failure. */
-struct testdev *testdev_create(FILE *out, testdev_finish_fn *finish, void *opaque);
+/*
+ * Report lines are written whole to out_fd (minivmm: stdout). Thread-safe: a
+ * mutex serialises register accesses. Returns NULL on allocation failure.
+ */
+struct testdev *testdev_create(int out_fd, testdev_finish_fn *finish, void *opaque);
 void testdev_destroy(struct testdev *td);
 /* Registers the window [base, base + LAYOUT_TESTDEV_SIZE) on the MMIO bus. */
 MUST_CHECK int testdev_attach(struct testdev *td, struct bus *mmio, uint64_t base);
 /* The status FINISH would report now (0 pass, 1 fail, 2 no verdict). */
 int testdev_status(struct testdev *td);
+
+/* The register file, as the bus calls it. */
+void testdev_read(void *opaque, uint64_t offset, void *data, unsigned int len);
+void testdev_write(void *opaque, uint64_t offset, const void *data, unsigned int len);
 #endif
 
 #endif
