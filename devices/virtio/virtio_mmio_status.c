@@ -70,8 +70,14 @@ static void vmmio_status_activate(struct virtio_mmio *t)
         .gmem = t->gmem,
         .transport = &t->transport,
     };
-    int ret = vmmio_queue_wire(t);
+    int ret;
 
+    /* The device failed before the driver finished: do not start it, tell the driver. */
+    if (__atomic_load_n(&t->needs_reset, __ATOMIC_ACQUIRE)) {
+        vmmio_needs_reset(t);
+        return;
+    }
+    ret = vmmio_queue_wire(t);
     if (ret < 0) {
         virtio_mmio_device_failed(t, "cannot wire kick/call eventfds");
         return;
