@@ -28,7 +28,10 @@ struct serial_config {
     struct irq_line *irq;
     /* Transmitted bytes are written here (blocking writes, EINTR retried); -1 discards. */
     int out_fd;
-    /* Optional tap on transmitted bytes (e.g. a log or a test), called under the lock. */
+    /*
+     * Optional tap on transmitted bytes (e.g. a log or a test), called after the out_fd
+     * write from the vCPU thread, without the lock. Must not block.
+     */
     void (*on_output)(void *opaque, const uint8_t *buf, size_t len);
     /*
      * Optional: called (without the lock held) when the guest has read the last byte of
