@@ -327,3 +327,31 @@ Test(bzimage, dtb_setup_data)
     cr_assert_eq(bzimage_write_dtb(&gm, dtb, LAYOUT_DTB_MAX, &node), -E2BIG);
     gmem_destroy(&gm);
 }
+
+/* Random bytes in the setup header of a valid image: every outcome stays in bounds. */
+Test(bzimage, random_header_corruption_stays_in_bounds)
+{
+    struct gmem gm;
+    unsigned int seed = 54321;
+    struct fixture_bz o = fixture_bz_default();
+
+    o.init_size = 1 * MiB;
+    fixture_gmem(&gm, 24 * MiB);
+    fixture_capture_begin(); /* thousands of error lines */
+    for (int iter = 0; iter < 3000; iter++) {
+        struct bzimage bz;
+        struct bzimage_placement pl;
+        size_t len;
+        uint8_t *img = fixture_bz_build(&o, &len, (size_t)iter % 7 * 1000);
+
+        for (int k = 0; k < 1 + iter % 5; k++) {
+            size_t at = 0x1f1 + (size_t)rand_r(&seed) % (0x26c - 0x1f1);
+            img[at] = (uint8_t)rand_r(&seed);
+        }
+        if (bzimage_parse(img, len, "fuzz", &bz) == 0 && bzimage_load(&bz, &gm, "fuzz", &pl) == 0)
+            cr_assert_leq(pl.end, 24 * MiB);
+        free(img);
+    }
+    fixture_capture_end();
+    gmem_destroy(&gm);
+}

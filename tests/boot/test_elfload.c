@@ -269,3 +269,40 @@ Test(elfload, section_table_outside_file_is_ignored)
     cr_assert_not(elfload_pvh_entry(&elf, &entry), "the note was only reachable through it");
     free(img);
 }
+
+/*
+ * Crafted input, many times over: random bytes in the headers, program
+ * headers and notes of a valid image. Under the sanitizer build any read
+ * outside the file or write outside RAM crashes the test.
+ */
+Test(elfload, random_corruption_stays_in_bounds)
+{
+    struct gmem gm;
+    unsigned int seed = 12345, loaded = 0;
+
+    fixture_gmem(&gm, 4 * MiB);
+    fixture_capture_begin(); /* thousands of error lines */
+    for (int iter = 0; iter < 4000; iter++) {
+        struct fixture_elf o = fixture_elf_default(iter & 1);
+        struct elfload_image elf;
+        size_t len;
+        uint64_t entry, end;
+        uint8_t *img = fixture_elf_build(&o, &len);
+
+        for (int k = 0; k < 1 + iter % 6; k++) {
+            size_t at = (size_t)rand_r(&seed) % 0x240; /* ELF header, phdrs, notes */
+            img[at] = (uint8_t)rand_r(&seed);
+        }
+        if (elfload_parse(img, len, NULL, &elf) == 0) {
+            (void)elfload_pvh_entry(&elf, &entry);
+            if (elfload_copy(&elf, &gm, "fuzz", &end) == 0) {
+                cr_assert_leq(end, 4 * MiB);
+                loaded++;
+            }
+        }
+        free(img);
+    }
+    fixture_capture_end();
+    cr_assert_gt(loaded, 0, "some mutations still load");
+    gmem_destroy(&gm);
+}
