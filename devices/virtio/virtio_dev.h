@@ -17,11 +17,11 @@
  * rings aligned and wholly inside guest RAM) before the device ever sees it.
  */
 struct virtio_queue_config {
-    bool ready;       /* false: the driver did not enable this queue; ignore the rest */
-    uint16_t size;    /* QueueNum */
-    uint64_t desc;    /* guest-physical: descriptor table (packed: descriptor ring) */
-    uint64_t driver;  /* guest-physical: available ring (packed: driver event suppression) */
-    uint64_t device;  /* guest-physical: used ring (packed: device event suppression) */
+    bool ready;      /* false: the driver did not enable this queue; ignore the rest */
+    uint16_t size;   /* QueueNum */
+    uint64_t desc;   /* guest-physical: descriptor table (packed: descriptor ring) */
+    uint64_t driver; /* guest-physical: available ring (packed: driver event suppression) */
+    uint64_t device; /* guest-physical: used ring (packed: device event suppression) */
     /*
      * Eventfds owned by the transport, valid until the device is reset. kick_fd is
      * signalled by guest QueueNotify writes of this queue's index (an ioeventfd: no VMM

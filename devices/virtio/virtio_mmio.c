@@ -1,7 +1,7 @@
 /*
- * virtio-mmio version 2 register file: access-width checks and the dispatch of
- * each register (virtio 1.2, 4.2.2), the signals a device sends through the
- * transport, and rate-limited logging of guest mistakes.
+ * virtio-mmio transport lifecycle and signals: create/destroy and the bus hookup,
+ * the signals a device sends (config change, failure, used buffers) which never
+ * take the register lock, counters, and rate-limited logging.
  */
 #include "virtio_mmio_int.h"
 
@@ -18,22 +18,41 @@ void vmmio_count(uint64_t *counter)
 }
 
 /*
- * A hostile or fuzzing guest can produce bad accesses at MMIO-exit speed: log the
- * first VIRTIO_MMIO_LOG_LIMIT per device, then only count them (stats.guest_errors).
+ * A hostile or fuzzing guest can produce bad accesses (or failing DRIVER_OKs) at
+ * MMIO-exit speed: log the first VIRTIO_MMIO_LOG_LIMIT messages per device, then
+ * only count them; destroy prints the total.
  */
-void vmmio_guest_error(struct virtio_mmio *t, const char *fmt, ...)
+static void vmmio_vlog(struct virtio_mmio *t, enum log_level level, const char *what,
+                       const char *fmt, va_list ap)
 {
-    uint64_t n = __atomic_add_fetch(&t->stats.guest_errors, 1, __ATOMIC_RELAXED);
+    uint64_t n = __atomic_add_fetch(&t->logged, 1, __ATOMIC_RELAXED);
     char msg[256];
-    va_list ap;
 
     if (n > VIRTIO_MMIO_LOG_LIMIT)
         return;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_msg(level, "%s: %s%s%s", t->name, what, msg,
+            n == VIRTIO_MMIO_LOG_LIMIT ? " (further messages from this device are only counted)"
+                                       : "");
+}
+
+void vmmio_guest_error(struct virtio_mmio *t, const char *fmt, ...)
+{
+    va_list ap;
+
+    vmmio_count(&t->stats.guest_errors);
+    va_start(ap, fmt);
+    vmmio_vlog(t, LOG_WARN, "guest error: ", fmt, ap);
     va_end(ap);
-    log_warn("%s: guest error: %s%s", t->name, msg,
-             n == VIRTIO_MMIO_LOG_LIMIT ? " (further guest errors are only counted)" : "");
+}
+
+void vmmio_log(struct virtio_mmio *t, enum log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmmio_vlog(t, level, "", fmt, ap);
+    va_end(ap);
 }
 
 uint32_t vmmio_status(const struct virtio_mmio *t)
@@ -78,7 +97,7 @@ int virtio_mmio_signal_queue(struct virtio_mmio *t, unsigned int queue)
         return -EINVAL;
     vmmio_count(&t->stats.interrupts);
     /* With an irqfd, KVM injects; without, the VMM raises the line itself. */
-    if (t->queues[queue].call_wired)
+    if (__atomic_load_n(&t->queues[queue].call_wired, __ATOMIC_ACQUIRE))
         return write(t->queues[queue].call_fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
     __atomic_or_fetch(&t->isr, VIRTIO_MMIO_INT_VRING, __ATOMIC_ACQ_REL);
     return irq_line_pulse(&t->line);
@@ -117,217 +136,6 @@ void virtio_mmio_get_stats(struct virtio_mmio *t, struct virtio_mmio_stats *out)
     out->interrupts = __atomic_load_n(&t->stats.interrupts, __ATOMIC_RELAXED);
     out->guest_errors = __atomic_load_n(&t->stats.guest_errors, __ATOMIC_RELAXED);
     out->activations = __atomic_load_n(&t->stats.activations, __ATOMIC_RELAXED);
-}
-
-/*
- * InterruptStatus: the back-end signals used buffers through an irqfd the VMM never
- * sees, so while the queues run the used-buffer bit is always reported (a spurious
- * vring check costs the driver little; a missing bit loses an interrupt).
- */
-static uint32_t vmmio_interrupt_status(struct virtio_mmio *t)
-{
-    uint32_t isr = __atomic_load_n(&t->isr, __ATOMIC_ACQUIRE);
-
-    if (__atomic_load_n(&t->activated, __ATOMIC_ACQUIRE))
-        isr |= VIRTIO_MMIO_INT_VRING;
-    return isr;
-}
-
-static uint32_t vmmio_features_word(uint64_t features, uint32_t sel)
-{
-    return sel < 2 ? (uint32_t)(features >> (32 * sel)) : 0;
-}
-
-static uint32_t vmmio_read_reg(struct virtio_mmio *t, uint64_t offset)
-{
-    switch (offset) {
-    case VIRTIO_MMIO_MAGIC_VALUE:
-        return VIRTIO_MMIO_MAGIC;
-    case VIRTIO_MMIO_VERSION:
-        return VIRTIO_MMIO_VERSION_2;
-    case VIRTIO_MMIO_DEVICE_ID:
-        return t->ops->device_id;
-    case VIRTIO_MMIO_VENDOR_ID:
-        return VIRTIO_MMIO_VENDOR;
-    case VIRTIO_MMIO_DEVICE_FEATURES:
-        return vmmio_features_word(vmmio_status_offered(t), t->dev_features_sel);
-    case VIRTIO_MMIO_QUEUE_NUM_MAX:
-    case VIRTIO_MMIO_QUEUE_READY:
-        return vmmio_queue_read(t, offset);
-    case VIRTIO_MMIO_INTERRUPT_STATUS:
-        return vmmio_interrupt_status(t);
-    case VIRTIO_MMIO_STATUS:
-        return vmmio_status(t) |
-               (__atomic_load_n(&t->needs_reset, __ATOMIC_ACQUIRE) ? VIRTIO_STATUS_DEVICE_NEEDS_RESET
-                                                                   : 0);
-    case VIRTIO_MMIO_SHM_LEN_LOW:
-    case VIRTIO_MMIO_SHM_LEN_HIGH:
-        return 0xffffffffu; /* 4.2.2.1: no shared memory region: length reads as -1 */
-    case VIRTIO_MMIO_SHM_BASE_LOW:
-    case VIRTIO_MMIO_SHM_BASE_HIGH:
-        return 0;
-    case VIRTIO_MMIO_CONFIG_GENERATION:
-        return __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE);
-    default:
-        vmmio_guest_error(t, "read of write-only or unknown register %#llx",
-                          (unsigned long long)offset);
-        return 0;
-    }
-}
-
-static void vmmio_write_driver_features(struct virtio_mmio *t, uint32_t val)
-{
-    uint32_t st = vmmio_status(t);
-
-    /* 3.1.1 step 4: features are written after DRIVER and frozen by FEATURES_OK. */
-    if (!(st & VIRTIO_STATUS_DRIVER) || (st & (VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_FAILED))) {
-        vmmio_guest_error(t, "DriverFeatures write in status %#x", st);
-        return;
-    }
-    if (t->drv_features_sel >= 2) {
-        t->acked_unknown |= val != 0;
-        return;
-    }
-    t->acked &= ~((uint64_t)0xffffffffu << (32 * t->drv_features_sel));
-    t->acked |= (uint64_t)val << (32 * t->drv_features_sel);
-}
-
-static void vmmio_write_reg(struct virtio_mmio *t, uint64_t offset, uint32_t val)
-{
-    switch (offset) {
-    case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
-        t->dev_features_sel = val;
-        return;
-    case VIRTIO_MMIO_DRIVER_FEATURES:
-        vmmio_write_driver_features(t, val);
-        return;
-    case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
-        t->drv_features_sel = val;
-        return;
-    case VIRTIO_MMIO_QUEUE_SEL:
-        t->queue_sel = val; /* checked wherever it is used */
-        return;
-    case VIRTIO_MMIO_QUEUE_NUM:
-    case VIRTIO_MMIO_QUEUE_READY:
-    case VIRTIO_MMIO_QUEUE_DESC_LOW:
-    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
-    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
-    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
-    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
-        vmmio_queue_write(t, offset, val);
-        return;
-    case VIRTIO_MMIO_QUEUE_NOTIFY:
-        vmmio_queue_notify(t, val);
-        return;
-    case VIRTIO_MMIO_INTERRUPT_ACK:
-        __atomic_and_fetch(&t->isr, ~val, __ATOMIC_ACQ_REL);
-        return;
-    case VIRTIO_MMIO_STATUS:
-        vmmio_status_write(t, val);
-        return;
-    case VIRTIO_MMIO_SHM_SEL:
-        t->shm_sel = val;
-        return;
-    default:
-        vmmio_guest_error(t, "write %#x to read-only or unknown register %#llx", val,
-                          (unsigned long long)offset);
-        return;
-    }
-}
-
-/* Spec 4.2.2.2: the driver uses 8/16/32-bit accesses for config fields, 64-bit ones as two 32. */
-static bool vmmio_config_access_ok(uint64_t offset, unsigned int len)
-{
-    if (len != 1 && len != 2 && len != 4 && len != 8)
-        return false;
-    if (offset % (len == 8 ? 4 : len))
-        return false;
-    return offset - VIRTIO_MMIO_CONFIG + len <= VIRTIO_MMIO_WINDOW - VIRTIO_MMIO_CONFIG;
-}
-
-static void vmmio_config_read(struct virtio_mmio *t, uint64_t offset, uint8_t *data, unsigned int len)
-{
-    unsigned int chunk = len == 8 ? 4 : len;
-
-    for (unsigned int done = 0; done < len; done += chunk) {
-        uint32_t off = (uint32_t)(offset - VIRTIO_MMIO_CONFIG) + done;
-
-        if (t->ops->config_read(t->dev, off, data + done, chunk) < 0) {
-            vmmio_guest_error(t, "config read at %#x len %u refused by the device", off, chunk);
-            memset(data + done, 0, chunk);
-        }
-    }
-}
-
-static void vmmio_config_write(struct virtio_mmio *t, uint64_t offset, const uint8_t *data,
-                               unsigned int len)
-{
-    unsigned int chunk = len == 8 ? 4 : len;
-    uint32_t st = vmmio_status(t);
-
-    /* 3.1.1: the driver may read but not write the config before it set DRIVER. */
-    if (!(st & VIRTIO_STATUS_DRIVER) || (st & VIRTIO_STATUS_FAILED)) {
-        vmmio_guest_error(t, "config write in status %#x", st);
-        return;
-    }
-    for (unsigned int done = 0; done < len; done += chunk) {
-        uint32_t off = (uint32_t)(offset - VIRTIO_MMIO_CONFIG) + done;
-
-        if (t->ops->config_write(t->dev, off, data + done, chunk) < 0)
-            vmmio_guest_error(t, "config write at %#x len %u refused by the device", off, chunk);
-    }
-}
-
-/* Spec 4.2.2.2: control registers take 32-bit aligned accesses only. */
-static bool vmmio_reg_access_ok(struct virtio_mmio *t, uint64_t offset, unsigned int len,
-                                const char *what)
-{
-    if (len == 4 && offset % 4 == 0)
-        return true;
-    vmmio_guest_error(t, "%s of register %#llx with width %u refused", what,
-                      (unsigned long long)offset, len);
-    return false;
-}
-
-void virtio_mmio_read(void *opaque, uint64_t offset, void *data, unsigned int len)
-{
-    struct virtio_mmio *t = opaque;
-
-    vmmio_count(&t->stats.accesses);
-    memset(data, 0, len);
-    pthread_mutex_lock(&t->lock);
-    if (offset >= VIRTIO_MMIO_CONFIG) {
-        if (vmmio_config_access_ok(offset, len))
-            vmmio_config_read(t, offset, data, len);
-        else
-            vmmio_guest_error(t, "config read at %#llx width %u refused", (unsigned long long)offset, len);
-    } else if (vmmio_reg_access_ok(t, offset, len, "read")) {
-        uint32_t val = vmmio_read_reg(t, offset);
-
-        memcpy(data, &val, sizeof(val)); /* virtio-mmio registers are little-endian, as is x86 */
-    }
-    pthread_mutex_unlock(&t->lock);
-}
-
-void virtio_mmio_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
-{
-    struct virtio_mmio *t = opaque;
-
-    vmmio_count(&t->stats.accesses);
-    pthread_mutex_lock(&t->lock);
-    if (offset >= VIRTIO_MMIO_CONFIG) {
-        if (vmmio_config_access_ok(offset, len))
-            vmmio_config_write(t, offset, data, len);
-        else
-            vmmio_guest_error(t, "config write at %#llx width %u refused", (unsigned long long)offset, len);
-    } else if (vmmio_reg_access_ok(t, offset, len, "write")) {
-        uint32_t val;
-
-        memcpy(&val, data, sizeof(val));
-        vmmio_write_reg(t, offset, val);
-    }
-    pthread_mutex_unlock(&t->lock);
 }
 
 void virtio_mmio_bus_device(struct virtio_mmio *t, struct bus_device *out)
@@ -403,8 +211,10 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
     if (!t)
         return;
     errors = __atomic_load_n(&t->stats.guest_errors, __ATOMIC_RELAXED);
-    if (errors > VIRTIO_MMIO_LOG_LIMIT)
-        log_warn("%s: %llu guest errors in total", t->name, (unsigned long long)errors);
+    if (__atomic_load_n(&t->logged, __ATOMIC_RELAXED) > VIRTIO_MMIO_LOG_LIMIT)
+        log_warn("%s: %llu messages not logged; %llu guest errors in total", t->name,
+                 (unsigned long long)(t->logged - VIRTIO_MMIO_LOG_LIMIT),
+                 (unsigned long long)errors);
     if (t->queues) {
         vmmio_queue_unwire(t);
         vmmio_queue_close_fds(t);

@@ -20,31 +20,31 @@
 #define VIRTIO_MMIO_WINDOW     0x1000
 #define VIRTIO_MMIO_MAX_QUEUES 64
 /* Guest mistakes logged per device; later ones are only counted (a fuzzing guest). */
-#define VIRTIO_MMIO_LOG_LIMIT  16
+#define VIRTIO_MMIO_LOG_LIMIT 16
 
 _Static_assert(VIRTIO_MMIO_WINDOW == LAYOUT_VIRTIO_MMIO_SIZE, "one device per layout window");
 
 struct virtio_mmio;
 
 struct virtio_mmio_params {
-    const char *name;          /* for logs, e.g. "virtio-mmio@0xd0000000 (blk)" */
-    uint64_t base;             /* guest-physical window start (QueueNotify = base + 0x50) */
-    unsigned int gsi;          /* the device's interrupt line */
-    struct irq_chip *irq;      /* line level, ioeventfd and irqfd wiring */
-    const struct gmem *gmem;   /* guest RAM: every ring is checked against it */
+    const char *name;        /* for logs, e.g. "virtio-mmio@0xd0000000 (blk)" */
+    uint64_t base;           /* guest-physical window start (QueueNotify = base + 0x50) */
+    unsigned int gsi;        /* the device's interrupt line */
+    struct irq_chip *irq;    /* line level, ioeventfd and irqfd wiring */
+    const struct gmem *gmem; /* guest RAM: every ring is checked against it */
     const struct virtio_dev_ops *dev_ops;
-    void *dev;                 /* passed to every dev_ops callback */
-    unsigned int num_queues;   /* 1..VIRTIO_MMIO_MAX_QUEUES */
+    void *dev;                   /* passed to every dev_ops callback */
+    unsigned int num_queues;     /* 1..VIRTIO_MMIO_MAX_QUEUES */
     unsigned int queue_max_size; /* QueueNumMax, 1..32768 */
 };
 
 /* Counters for the exit report and the control socket (read without the lock). */
 struct virtio_mmio_stats {
-    uint64_t accesses;      /* register reads and writes that reached the VMM */
-    uint64_t notifies;      /* QueueNotify writes that reached the VMM (kicks not absorbed) */
-    uint64_t interrupts;    /* interrupts the VMM injected (config changes, signal_queue) */
-    uint64_t guest_errors;  /* refused guest accesses, logged or not */
-    uint64_t activations;   /* successful DRIVER_OK */
+    uint64_t accesses;     /* register reads and writes that reached the VMM */
+    uint64_t notifies;     /* QueueNotify writes that reached the VMM (kicks not absorbed) */
+    uint64_t interrupts;   /* interrupts the VMM injected (config changes, signal_queue) */
+    uint64_t guest_errors; /* refused guest accesses, logged or not */
+    uint64_t activations;  /* successful DRIVER_OK */
 };
 
 /* Allocates the register file and one kick and one call eventfd per queue. NULL on error. */

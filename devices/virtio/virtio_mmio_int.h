@@ -14,15 +14,15 @@
 
 /* One queue's registers as the driver wrote them, plus its eventfds. */
 struct vmmio_queue {
-    uint32_t num;     /* QueueNum, raw: checked at QueueReady */
-    uint64_t desc;    /* QueueDesc{Low,High} */
-    uint64_t driver;  /* QueueDriver{Low,High} */
-    uint64_t device;  /* QueueDevice{Low,High} */
-    bool ready;       /* QueueReady: only set once the rings passed validation */
-    int kick_fd;      /* eventfd, lives as long as the transport */
-    int call_fd;      /* eventfd, lives as long as the transport */
-    bool kick_wired;  /* registered as ioeventfd on QueueNotify */
-    bool call_wired;  /* registered as irqfd on the GSI */
+    uint32_t num;    /* QueueNum, raw: checked at QueueReady */
+    uint64_t desc;   /* QueueDesc{Low,High} */
+    uint64_t driver; /* QueueDriver{Low,High} */
+    uint64_t device; /* QueueDevice{Low,High} */
+    bool ready;      /* QueueReady: only set once the rings passed validation */
+    int kick_fd;     /* eventfd, lives as long as the transport */
+    int call_fd;     /* eventfd, lives as long as the transport */
+    bool kick_wired; /* registered as ioeventfd on QueueNotify */
+    bool call_wired; /* registered as irqfd on the GSI */
 };
 
 struct virtio_mmio {
@@ -43,10 +43,10 @@ struct virtio_mmio {
     uint32_t drv_features_sel;
     uint32_t queue_sel;
     uint32_t shm_sel;
-    bool features_valid;      /* offered is a snapshot taken at ACKNOWLEDGE */
+    bool features_valid; /* offered is a snapshot taken at ACKNOWLEDGE */
     uint64_t offered;
     uint64_t acked;
-    bool acked_unknown;       /* the driver set bits beyond 63 */
+    bool acked_unknown; /* the driver set bits beyond 63 */
     struct vmmio_queue *queues;
     struct virtio_queue_config *act_queues; /* what activate() receives */
 
@@ -55,17 +55,21 @@ struct virtio_mmio {
      * register reads), hence __atomic accesses: status, activated, isr, generation,
      * needs_reset and the counters.
      */
-    uint32_t status;          /* driver-written bits; NEEDS_RESET is kept apart */
-    bool activated;           /* DRIVER_OK reached and activate() succeeded */
-    uint32_t isr;             /* pending InterruptStatus bits */
+    uint32_t status; /* driver-written bits; NEEDS_RESET is kept apart */
+    bool activated;  /* DRIVER_OK reached and activate() succeeded */
+    uint32_t isr;    /* pending InterruptStatus bits */
     uint32_t generation;
     bool needs_reset;
+    uint64_t logged; /* messages through the rate limiter, logged or not */
     struct virtio_mmio_stats stats;
 };
 
 /* virtio_mmio.c */
+/* Rate-limited logging (VIRTIO_MMIO_LOG_LIMIT per device): guest mistakes are also counted. */
 void vmmio_guest_error(struct virtio_mmio *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void vmmio_log(struct virtio_mmio *t, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void vmmio_needs_reset(struct virtio_mmio *t);
 uint32_t vmmio_status(const struct virtio_mmio *t);
 void vmmio_count(uint64_t *counter);

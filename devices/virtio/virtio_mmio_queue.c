@@ -62,11 +62,13 @@ uint32_t vmmio_queue_read(struct virtio_mmio *t, uint64_t offset)
  * 3.1.1 step 7: queues are set up after FEATURES_OK and before DRIVER_OK, and 4.2.2.2:
  * not while QueueReady is set. (No RING_RESET is offered, so never after DRIVER_OK.)
  */
-static bool vmmio_queue_writable(struct virtio_mmio *t, const struct vmmio_queue *q, const char *what)
+static bool vmmio_queue_writable(struct virtio_mmio *t, const struct vmmio_queue *q,
+                                 const char *what)
 {
     uint32_t st = vmmio_status(t);
 
-    if (!(st & VIRTIO_STATUS_FEATURES_OK) || (st & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED))) {
+    if (!(st & VIRTIO_STATUS_FEATURES_OK) ||
+        (st & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED))) {
         vmmio_guest_error(t, "%s q=%u in status %#x refused", what, t->queue_sel, st);
         return false;
     }
@@ -138,9 +140,10 @@ static void vmmio_queue_set_ready(struct virtio_mmio *t, struct vmmio_queue *q, 
         return;
     why = vmmio_queue_invalid(t, q);
     if (why) {
-        vmmio_guest_error(t, "QueueReady q=%u refused: %s (size %u desc %#llx driver %#llx device %#llx)",
-                          t->queue_sel, why, q->num, (unsigned long long)q->desc,
-                          (unsigned long long)q->driver, (unsigned long long)q->device);
+        vmmio_guest_error(
+            t, "QueueReady q=%u refused: %s (size %u desc %#llx driver %#llx device %#llx)",
+            t->queue_sel, why, q->num, (unsigned long long)q->desc, (unsigned long long)q->driver,
+            (unsigned long long)q->device);
         return;
     }
     q->ready = true;
@@ -215,9 +218,10 @@ static int vmmio_queue_wire_one(struct virtio_mmio *t, unsigned int i)
 
     /* 4.2.2: QueueNotify is at base + 0x50; the guest writes the 32-bit queue index. */
     if (chip->ioeventfd) {
-        ret = chip->ioeventfd(chip->opaque, q->kick_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, i, true);
+        ret = chip->ioeventfd(chip->opaque, q->kick_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, i,
+                              true);
         if (ret < 0) {
-            log_err("%s: ioeventfd q=%u: %s", t->name, i, strerror(-ret));
+            vmmio_log(t, LOG_ERROR, "ioeventfd q=%u: %s", i, strerror(-ret));
             return ret;
         }
         q->kick_wired = true;
@@ -226,10 +230,10 @@ static int vmmio_queue_wire_one(struct virtio_mmio *t, unsigned int i)
         vmmio_queue_drain(q->call_fd);
         ret = chip->irqfd(chip->opaque, q->call_fd, t->line.gsi, true);
         if (ret < 0) {
-            log_err("%s: irqfd q=%u gsi %u: %s", t->name, i, t->line.gsi, strerror(-ret));
+            vmmio_log(t, LOG_ERROR, "irqfd q=%u gsi %u: %s", i, t->line.gsi, strerror(-ret));
             return ret;
         }
-        q->call_wired = true;
+        __atomic_store_n(&q->call_wired, true, __ATOMIC_RELEASE); /* read by signal_queue */
     }
     return 0;
 }
@@ -259,8 +263,8 @@ void vmmio_queue_unwire(struct virtio_mmio *t)
         int ret;
 
         if (q->kick_wired) {
-            ret = chip->ioeventfd(chip->opaque, q->kick_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, i,
-                                  false);
+            ret = chip->ioeventfd(chip->opaque, q->kick_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+                                  i, false);
             if (ret < 0)
                 log_warn("%s: removing ioeventfd q=%u: %s", t->name, i, strerror(-ret));
             q->kick_wired = false;
@@ -269,7 +273,7 @@ void vmmio_queue_unwire(struct virtio_mmio *t)
             ret = chip->irqfd(chip->opaque, q->call_fd, t->line.gsi, false);
             if (ret < 0)
                 log_warn("%s: removing irqfd q=%u: %s", t->name, i, strerror(-ret));
-            q->call_wired = false;
+            __atomic_store_n(&q->call_wired, false, __ATOMIC_RELEASE);
         }
     }
 }

@@ -79,14 +79,14 @@ static void vmmio_status_activate(struct virtio_mmio *t)
     }
     ret = vmmio_queue_wire(t);
     if (ret < 0) {
-        virtio_mmio_device_failed(t, "cannot wire kick/call eventfds");
+        vmmio_needs_reset(t); /* the failing step was logged by vmmio_queue_wire */
         return;
     }
     act.queues = vmmio_queue_configs(t); /* after wiring: call_fd is -1 where no irqfd */
     ret = t->ops->activate(t->dev, &act);
     if (ret < 0) {
         vmmio_queue_unwire(t);
-        log_err("%s: activate: %s", t->name, strerror(-ret));
+        vmmio_log(t, LOG_ERROR, "activate: %s (guest sees DEVICE_NEEDS_RESET)", strerror(-ret));
         vmmio_needs_reset(t);
         return;
     }
@@ -111,7 +111,7 @@ void vmmio_status_write(struct virtio_mmio *t, uint32_t val)
         return;
     }
     if (val & VIRTIO_STATUS_FAILED) {
-        log_info("%s: driver set FAILED (status %#x)", t->name, old);
+        vmmio_log(t, LOG_INFO, "driver set FAILED (status %#x)", old);
         vmmio_status_set(t, old | VIRTIO_STATUS_FAILED);
         return;
     }

@@ -82,14 +82,15 @@ static void virtq_load_desc(const struct virtq_desc *table, uint32_t i, struct v
 struct virtq_walk {
     const struct virtq_desc *table;
     uint32_t table_size;
-    uint32_t budget;       /* descriptors left before the chain must be a loop */
+    uint32_t budget; /* descriptors left before the chain must be a loop */
     bool in_indirect;
     bool seen_writable;
     uint64_t total;
 };
 
 /* 2.7.5.3: an indirect descriptor replaces the rest of the chain by a table. */
-static int virtq_enter_indirect(const struct virtq *vq, struct virtq_walk *w, const struct virtq_desc *d)
+static int virtq_enter_indirect(const struct virtq *vq, struct virtq_walk *w,
+                                const struct virtq_desc *d)
 {
     if (!vq->indirect || w->in_indirect || (d->flags & VIRTQ_DESC_F_NEXT))
         return -EPROTO; /* not negotiated, nested, or chained: all forbidden by 2.7.5.3.1 */

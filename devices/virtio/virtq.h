@@ -16,9 +16,9 @@
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio 1.x rings are little-endian");
 
-#define VIRTQ_DESC_F_NEXT     1
-#define VIRTQ_DESC_F_WRITE    2
-#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_DESC_F_NEXT          1
+#define VIRTQ_DESC_F_WRITE         2
+#define VIRTQ_DESC_F_INDIRECT      4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_USED_F_NO_NOTIFY     1
 
@@ -55,9 +55,18 @@ _Static_assert(sizeof(struct virtq_used_elem) == 8, "2.7.8: used elements are 8 
 _Static_assert(sizeof(struct virtq_used) == 4 && offsetof(struct virtq_used, ring) == 4, "2.7.8");
 
 /* Ring sizes in bytes for a queue of n entries (2.7). */
-static inline uint64_t virtq_desc_bytes(uint64_t n) { return 16 * n; }
-static inline uint64_t virtq_avail_bytes(uint64_t n, bool event_idx) { return 4 + 2 * n + (event_idx ? 2 : 0); }
-static inline uint64_t virtq_used_bytes(uint64_t n, bool event_idx) { return 4 + 8 * n + (event_idx ? 2 : 0); }
+static inline uint64_t virtq_desc_bytes(uint64_t n)
+{
+    return 16 * n;
+}
+static inline uint64_t virtq_avail_bytes(uint64_t n, bool event_idx)
+{
+    return 4 + 2 * n + (event_idx ? 2 : 0);
+}
+static inline uint64_t virtq_used_bytes(uint64_t n, bool event_idx)
+{
+    return 4 + 8 * n + (event_idx ? 2 : 0);
+}
 
 /* The device's side of one split virtqueue. */
 struct virtq {
@@ -68,9 +77,9 @@ struct virtq {
     struct virtq_desc *desc;
     struct virtq_avail *avail;
     struct virtq_used *used;
-    uint16_t last_avail;      /* next avail ring slot to consume */
-    uint16_t used_idx;        /* our copy of used->idx */
-    uint16_t signalled_used;  /* used_idx at the last interrupt (EVENT_IDX) */
+    uint16_t last_avail;     /* next avail ring slot to consume */
+    uint16_t used_idx;       /* our copy of used->idx */
+    uint16_t signalled_used; /* used_idx at the last interrupt (EVENT_IDX) */
 };
 
 /* One buffer of a chain, already translated; hva covers exactly len bytes of guest RAM. */

@@ -27,12 +27,12 @@ struct fake_irqfd {
 
 struct fake_irq_chip {
     struct irq_chip chip;
-    unsigned int pulses;        /* level 1 then 0 seen on a GSI */
+    unsigned int pulses; /* level 1 then 0 seen on a GSI */
     unsigned int last_gsi;
     int level;
-    unsigned int nioeventfds;   /* currently assigned */
+    unsigned int nioeventfds; /* currently assigned */
     struct fake_ioeventfd ioeventfds[FAKE_IRQ_MAX_FDS];
-    unsigned int nirqfds;       /* currently assigned */
+    unsigned int nirqfds; /* currently assigned */
     struct fake_irqfd irqfds[FAKE_IRQ_MAX_FDS];
     unsigned int assigns;       /* total successful assigns, both kinds */
     unsigned int bad_deassigns; /* deassign of something not assigned */

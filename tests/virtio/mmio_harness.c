@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <string.h>
 
-
 struct harness h;
 
 static uint64_t tdev_features(void *opaque)
@@ -69,23 +68,38 @@ static void tdev_notify(void *opaque, unsigned int queue)
 }
 
 static const struct virtio_dev_ops tdev_ops = {
-    .type = "test", .device_id = H_DEVICE_ID, .features = tdev_features,
-    .config_read = tdev_config_read, .config_write = tdev_config_write,
-    .activate = tdev_activate, .reset = tdev_reset,
+    .type = "test",
+    .device_id = H_DEVICE_ID,
+    .features = tdev_features,
+    .config_read = tdev_config_read,
+    .config_write = tdev_config_write,
+    .activate = tdev_activate,
+    .reset = tdev_reset,
 };
 
 static const struct virtio_dev_ops tdev_ops_notify = {
-    .type = "test", .device_id = H_DEVICE_ID, .features = tdev_features,
-    .config_read = tdev_config_read, .config_write = tdev_config_write,
-    .activate = tdev_activate, .reset = tdev_reset, .notify = tdev_notify,
+    .type = "test",
+    .device_id = H_DEVICE_ID,
+    .features = tdev_features,
+    .config_read = tdev_config_read,
+    .config_write = tdev_config_write,
+    .activate = tdev_activate,
+    .reset = tdev_reset,
+    .notify = tdev_notify,
 };
 
 void harness_setup(uint64_t ram_size, bool eventfds, bool notify)
 {
     struct virtio_mmio_params p = {
-        .name = "test-mmio", .base = H_BASE, .gsi = H_GSI, .irq = &h.irq.chip, .gmem = &h.gm,
-        .dev_ops = notify ? &tdev_ops_notify : &tdev_ops, .dev = &h.dev,
-        .num_queues = H_QUEUES, .queue_max_size = H_QMAX,
+        .name = "test-mmio",
+        .base = H_BASE,
+        .gsi = H_GSI,
+        .irq = &h.irq.chip,
+        .gmem = &h.gm,
+        .dev_ops = notify ? &tdev_ops_notify : &tdev_ops,
+        .dev = &h.dev,
+        .num_queues = H_QUEUES,
+        .queue_max_size = H_QMAX,
     };
 
     memset(&h, 0, sizeof(h));

@@ -14,25 +14,25 @@
 #include "virtio_mmio.h"
 #include "virtio_spec.h"
 
-#define H_BASE      0xD0000000ULL
-#define H_GSI       5
-#define H_QUEUES    2
-#define H_QMAX      256
-#define H_DEVICE_ID 2
+#define H_BASE            0xD0000000ULL
+#define H_GSI             5
+#define H_QUEUES          2
+#define H_QMAX            256
+#define H_DEVICE_ID       2
 #define H_DEV_FEATURE_BIT 6 /* a device-type feature the test device offers */
 /* What the test device offers: a device feature, ring features, VERSION_1, and two transport
  * bits the transport must hide (RING_RESET, NOTIFICATION_DATA). */
-#define H_DEV_FEATURES                                                                  \
-    (VIRTIO_BIT(H_DEV_FEATURE_BIT) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |                   \
-     VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_RESET) |                 \
+#define H_DEV_FEATURES                                                                             \
+    (VIRTIO_BIT(H_DEV_FEATURE_BIT) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |                              \
+     VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_RESET) |                            \
      VIRTIO_BIT(VIRTIO_F_NOTIFICATION_DATA))
 #define H_DRIVER_FEATURES (VIRTIO_BIT(H_DEV_FEATURE_BIT) | VIRTIO_BIT(VIRTIO_F_VERSION_1))
-#define H_CONFIG_SIZE 16
+#define H_CONFIG_SIZE     16
 
 struct test_dev {
     uint8_t config[H_CONFIG_SIZE];
-    unsigned int config_reads;      /* calls, to see 64-bit accesses split in two */
-    int activate_ret;               /* what activate() returns */
+    unsigned int config_reads; /* calls, to see 64-bit accesses split in two */
+    int activate_ret;          /* what activate() returns */
     unsigned int activations;
     unsigned int resets;
     unsigned int notifies;

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -188,8 +189,14 @@ Test(virtio_mmio, bus_device_covers_the_window)
 Test(virtio_mmio, create_refuses_bad_params)
 {
     struct virtio_mmio_params p = {
-        .name = "bad", .base = H_BASE, .gsi = H_GSI, .irq = &h.irq.chip, .gmem = &h.gm,
-        .dev_ops = NULL, .num_queues = 1, .queue_max_size = 8,
+        .name = "bad",
+        .base = H_BASE,
+        .gsi = H_GSI,
+        .irq = &h.irq.chip,
+        .gmem = &h.gm,
+        .dev_ops = NULL,
+        .num_queues = 1,
+        .queue_max_size = 8,
     };
 
     cr_assert_null(virtio_mmio_create(&p));
@@ -243,4 +250,26 @@ Test(virtio_mmio, concurrent_config_changes)
     }
     pthread_join(thr, NULL);
     cr_assert_eq(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen0 + 20000);
+}
+
+/* A guest retrying DRIVER_OK against a device that cannot start cannot flood the log either. */
+Test(virtio_mmio_log, failing_activations_rate_limited, .init = setup_redirected,
+     .fini = harness_teardown)
+{
+    char line[512];
+    unsigned int logged = 0;
+    FILE *err;
+
+    h.dev.activate_ret = -EIO;
+    for (unsigned int i = 0; i < 100; i++) {
+        wr(VIRTIO_MMIO_STATUS, 0);
+        h_driver_ok();
+        cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    }
+    fflush(stderr);
+    err = cr_get_redirected_stderr();
+    while (fgets(line, sizeof(line), err))
+        logged++;
+    cr_assert_eq(logged, VIRTIO_MMIO_LOG_LIMIT);
+    cr_assert_eq(h.irq.pulses, 100, "every failure still reaches the driver");
 }

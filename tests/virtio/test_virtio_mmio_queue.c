@@ -12,7 +12,7 @@
 #include "virtq.h"
 
 #define RAM_SIZE (16ULL << 20)
-#define Q 0x100000ULL /* a valid place for rings */
+#define Q        0x100000ULL /* a valid place for rings */
 
 TestSuite(mmio_queue, .init = h_default_setup, .fini = harness_teardown);
 
@@ -90,7 +90,8 @@ static void setup_big(void)
     harness_setup(LAYOUT_MMIO_HOLE_START + (64ULL << 20), true, false);
 }
 
-Test(mmio_queue_big_ram, ring_straddling_the_mmio_hole_refused, .init = setup_big, .fini = harness_teardown)
+Test(mmio_queue_big_ram, ring_straddling_the_mmio_hole_refused, .init = setup_big,
+     .fini = harness_teardown)
 {
     const uint32_t n = 16;
     const uint64_t hole = LAYOUT_MMIO_HOLE_START;
@@ -213,7 +214,8 @@ static void setup_notify(void)
     harness_setup(RAM_SIZE, true, true);
 }
 
-Test(mmio_queue_notify_op, notify_exit_goes_to_device_op, .init = setup_notify, .fini = harness_teardown)
+Test(mmio_queue_notify_op, notify_exit_goes_to_device_op, .init = setup_notify,
+     .fini = harness_teardown)
 {
     wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0); /* before DRIVER_OK: nothing runs yet */
     cr_assert_eq(h.dev.notifies, 0);
@@ -240,12 +242,14 @@ static void setup_no_eventfds(void)
     harness_setup(RAM_SIZE, false, false);
 }
 
-Test(mmio_queue_no_eventfds, chip_without_eventfds, .init = setup_no_eventfds, .fini = harness_teardown)
+Test(mmio_queue_no_eventfds, chip_without_eventfds, .init = setup_no_eventfds,
+     .fini = harness_teardown)
 {
     h_driver_ok();
     cr_assert_eq(h.dev.activations, 1);
     cr_assert_geq(h.dev.act_queues[0].kick_fd, 0);
-    cr_assert_eq(h.dev.act_queues[0].call_fd, -1, "no irqfd: the device must signal via the transport");
+    cr_assert_eq(h.dev.act_queues[0].call_fd, -1,
+                 "no irqfd: the device must signal via the transport");
     wr(VIRTIO_MMIO_INTERRUPT_ACK, 3);
     cr_assert_eq(virtio_mmio_signal_queue(h.t, 0), 0);
     cr_assert_eq(h.irq.pulses, 1);

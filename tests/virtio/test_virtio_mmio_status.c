@@ -74,6 +74,7 @@ static void reach(uint32_t from)
 
 Test(mmio_status, illegal_transitions_refused)
 {
+    /* clang-format off */
     static const struct transition bad[] = {
         /* skipping steps */
         {0, D}, {0, FO}, {0, DOK}, {0, A | FO}, {0, A | DOK}, {A, A | FO}, {A, A | DOK},
@@ -86,6 +87,7 @@ Test(mmio_status, illegal_transitions_refused)
         /* after FAILED only a reset is accepted */
         {A | F, A | D}, {A | D | F, A | D | F}, {A | D | FO | F, A | D | FO | DOK},
     };
+    /* clang-format on */
 
     for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint64_t errors, activations;
@@ -96,7 +98,8 @@ Test(mmio_status, illegal_transitions_refused)
         wr(VIRTIO_MMIO_STATUS, bad[i].to);
         cr_assert_eq(rd(VIRTIO_MMIO_STATUS), bad[i].from, "%#x -> %#x was accepted", bad[i].from,
                      bad[i].to);
-        cr_assert_eq(h_guest_errors(), errors + 1, "%#x -> %#x not reported", bad[i].from, bad[i].to);
+        cr_assert_eq(h_guest_errors(), errors + 1, "%#x -> %#x not reported", bad[i].from,
+                     bad[i].to);
         cr_assert_eq(h.dev.activations, activations);
     }
 }
@@ -134,8 +137,10 @@ Test(mmio_status, features_without_version_1_refused)
 Test(mmio_status, features_not_offered_refused)
 {
     static const uint64_t bad[] = {
-        VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3),                      /* never offered */
-        VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_RESET),    /* hidden by the transport */
+        /* never offered */
+        VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3),
+        /* offered by the device, hidden by the transport */
+        VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_RESET),
         VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_NOTIFICATION_DATA),
     };
 

@@ -13,10 +13,10 @@
 #include "virtq.h"
 #include "virtq_driver.h"
 
-#define RAM_SIZE   (16ULL << 20)
-#define RING_BASE  0x10000ULL
-#define DATA_BASE  0x100000ULL
-#define QSIZE      8
+#define RAM_SIZE  (16ULL << 20)
+#define RING_BASE 0x10000ULL
+#define DATA_BASE 0x100000ULL
+#define QSIZE     8
 
 static struct gmem gm;
 static struct virtq_driver drv;
@@ -53,7 +53,9 @@ Test(virtq, empty_ring_has_nothing)
 Test(virtq, chain_walked_and_completed)
 {
     struct virtq_seg segs[] = {
-        {DATA_BASE, 16, false}, {DATA_BASE + 0x1000, 512, false}, {DATA_BASE + 0x2000, 1, true},
+        {DATA_BASE, 16, false},
+        {DATA_BASE + 0x1000, 512, false},
+        {DATA_BASE + 0x2000, 1, true},
     };
     struct virtq_buf bufs[4];
     unsigned int n;
@@ -230,7 +232,8 @@ Test(virtq, hostile_indirect_tables_rejected)
     struct virtq_buf bufs[8];
     const uint64_t table_gpa = DATA_BASE + 0x8000;
     struct virtq_desc loop[2] = {
-        {DATA_BASE, 8, VIRTQ_DESC_F_NEXT, 1}, {DATA_BASE, 8, VIRTQ_DESC_F_NEXT, 0},
+        {DATA_BASE, 8, VIRTQ_DESC_F_NEXT, 1},
+        {DATA_BASE, 8, VIRTQ_DESC_F_NEXT, 0},
     };
     struct virtq_desc nested = {table_gpa, 32, VIRTQ_DESC_F_INDIRECT, 0};
     unsigned int n;

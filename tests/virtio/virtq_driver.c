@@ -41,8 +41,13 @@ void virtq_driver_init(struct virtq_driver *d, const struct gmem *gm, uint16_t s
 struct virtio_queue_config virtq_driver_config(const struct virtq_driver *d)
 {
     return (struct virtio_queue_config){
-        .ready = true, .size = d->size, .desc = d->desc, .driver = d->avail, .device = d->used,
-        .kick_fd = -1, .call_fd = -1,
+        .ready = true,
+        .size = d->size,
+        .desc = d->desc,
+        .driver = d->avail,
+        .device = d->used,
+        .kick_fd = -1,
+        .call_fd = -1,
     };
 }
 
@@ -54,16 +59,18 @@ void virtq_driver_set_desc(struct virtq_driver *d, uint16_t i, uint64_t addr, ui
     memcpy(virtq_driver_ptr(d, d->desc + 16ULL * i, 16), &desc, sizeof(desc));
 }
 
-uint16_t virtq_driver_add_chain(struct virtq_driver *d, const struct virtq_seg *segs, unsigned int n)
+uint16_t virtq_driver_add_chain(struct virtq_driver *d, const struct virtq_seg *segs,
+                                unsigned int n)
 {
     uint16_t head = d->next_desc;
 
     for (unsigned int k = 0; k < n; k++) {
         uint16_t i = (uint16_t)((head + k) % d->size);
-        uint16_t flags = (segs[k].writable ? VIRTQ_DESC_F_WRITE : 0) |
-                         (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+        uint16_t flags =
+            (segs[k].writable ? VIRTQ_DESC_F_WRITE : 0) | (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
 
-        virtq_driver_set_desc(d, i, segs[k].addr, segs[k].len, flags, (uint16_t)((i + 1) % d->size));
+        virtq_driver_set_desc(d, i, segs[k].addr, segs[k].len, flags,
+                              (uint16_t)((i + 1) % d->size));
     }
     d->next_desc = (uint16_t)((head + n) % d->size);
     return head;

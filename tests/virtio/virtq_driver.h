@@ -17,7 +17,7 @@ struct virtq_driver {
     const struct gmem *gm;
     uint16_t size;
     bool event_idx;
-    uint64_t desc;   /* guest-physical ring addresses */
+    uint64_t desc; /* guest-physical ring addresses */
     uint64_t avail;
     uint64_t used;
     uint16_t next_desc; /* descriptors are handed out in order */
@@ -41,7 +41,8 @@ struct virtio_queue_config virtq_driver_config(const struct virtq_driver *d);
 void virtq_driver_set_desc(struct virtq_driver *d, uint16_t i, uint64_t addr, uint32_t len,
                            uint16_t flags, uint16_t next);
 /* Writes n linked descriptors for segs (taken in order); returns the head index. */
-uint16_t virtq_driver_add_chain(struct virtq_driver *d, const struct virtq_seg *segs, unsigned int n);
+uint16_t virtq_driver_add_chain(struct virtq_driver *d, const struct virtq_seg *segs,
+                                unsigned int n);
 /* Puts head in the avail ring and publishes the new avail idx. */
 void virtq_driver_make_avail(struct virtq_driver *d, uint16_t head);
 /* Writes avail->idx directly (to fake a corrupt ring). */
