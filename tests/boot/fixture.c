@@ -52,7 +52,7 @@ uint8_t *fixture_bz_build(const struct fixture_bz *o, size_t *len, size_t trunc)
     size_t full = setup + (size_t)o->syssize * 16;
     size_t alloc = full < 0x1000 ? 0x1000 : full;
     uint8_t *img = calloc(1, alloc);
-    uint8_t jump[2] = { 0xeb, 0x6a }; /* header ends at 0x202 + 0x6a = 0x26c (protocol 2.15) */
+    uint8_t jump[2] = {0xeb, 0x6a}; /* header ends at 0x202 + 0x6a = 0x26c (protocol 2.15) */
 
     cr_assert(img);
     img[0x1f1] = o->setup_sects;
@@ -108,13 +108,13 @@ static size_t fixture_notes(const struct fixture_elf *o, uint8_t *img)
     size_t pos = NOTES_OFF;
 
     if (o->extra_note_first) {
-        uint32_t h[3] = { 4, 8, 5 /* NT_GNU_PROPERTY_TYPE_0 */ };
+        uint32_t h[3] = {4, 8, 5 /* NT_GNU_PROPERTY_TYPE_0 */};
         put(img, pos, h, 12);
         put(img, pos + 12, "GNU", 4);
         pos += 12 + 4 + 8;
     }
     if (o->pvh_entry) {
-        uint32_t h[3] = { 4, o->desc_size, 18 /* XEN_ELFNOTE_PHYS32_ENTRY */ };
+        uint32_t h[3] = {4, o->desc_size, 18 /* XEN_ELFNOTE_PHYS32_ENTRY */};
         uint64_t v = o->pvh_entry;
         put(img, pos, h, 12);
         put(img, pos + 12, "Xen", 4);
@@ -137,16 +137,27 @@ uint8_t *fixture_elf_build(const struct fixture_elf *o, size_t *len)
     for (uint64_t i = 0; i < o->filesz; i++)
         img[DATA_OFF + i] = fixture_payload(i);
     if (o->is64) {
-        Elf64_Ehdr eh = { .e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
-                          .e_entry = o->entry, .e_phoff = phoff, .e_ehsize = sizeof(eh),
-                          .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = (Elf64_Half)phnum };
+        Elf64_Ehdr eh = {.e_type = ET_EXEC,
+                         .e_machine = EM_X86_64,
+                         .e_version = EV_CURRENT,
+                         .e_entry = o->entry,
+                         .e_phoff = phoff,
+                         .e_ehsize = sizeof(eh),
+                         .e_phentsize = sizeof(Elf64_Phdr),
+                         .e_phnum = (Elf64_Half)phnum};
         Elf64_Phdr ph[2] = {
-            { .p_type = PT_LOAD, .p_offset = DATA_OFF, .p_vaddr = o->paddr, .p_paddr = o->paddr,
-              .p_filesz = o->filesz, .p_memsz = o->memsz, .p_align = 0x1000 },
-            { .p_type = PT_NOTE, .p_offset = NOTES_OFF, .p_filesz = notes, .p_align = 4 },
+            {.p_type = PT_LOAD,
+             .p_offset = DATA_OFF,
+             .p_vaddr = o->paddr,
+             .p_paddr = o->paddr,
+             .p_filesz = o->filesz,
+             .p_memsz = o->memsz,
+             .p_align = 0x1000},
+            {.p_type = PT_NOTE, .p_offset = NOTES_OFF, .p_filesz = notes, .p_align = 4},
         };
-        Elf64_Shdr sh[2] = { { 0 }, { .sh_type = SHT_NOTE, .sh_offset = NOTES_OFF, .sh_size = notes,
-                                      .sh_addralign = 4 } };
+        Elf64_Shdr sh[2] = {
+            {0},
+            {.sh_type = SHT_NOTE, .sh_offset = NOTES_OFF, .sh_size = notes, .sh_addralign = 4}};
         memcpy(eh.e_ident, ELFMAG, SELFMAG);
         eh.e_ident[EI_CLASS] = ELFCLASS64;
         eh.e_ident[EI_DATA] = ELFDATA2LSB;
@@ -157,18 +168,29 @@ uint8_t *fixture_elf_build(const struct fixture_elf *o, size_t *len)
         put(img, 0, &eh, sizeof(eh));
         put(img, phoff, ph, phnum * sizeof(ph[0]));
     } else {
-        Elf32_Ehdr eh = { .e_type = ET_EXEC, .e_machine = EM_386, .e_version = EV_CURRENT,
-                          .e_entry = (Elf32_Addr)o->entry, .e_phoff = (Elf32_Off)phoff,
-                          .e_ehsize = sizeof(eh), .e_phentsize = sizeof(Elf32_Phdr),
-                          .e_phnum = (Elf32_Half)phnum };
+        Elf32_Ehdr eh = {.e_type = ET_EXEC,
+                         .e_machine = EM_386,
+                         .e_version = EV_CURRENT,
+                         .e_entry = (Elf32_Addr)o->entry,
+                         .e_phoff = (Elf32_Off)phoff,
+                         .e_ehsize = sizeof(eh),
+                         .e_phentsize = sizeof(Elf32_Phdr),
+                         .e_phnum = (Elf32_Half)phnum};
         Elf32_Phdr ph[2] = {
-            { .p_type = PT_LOAD, .p_offset = DATA_OFF, .p_vaddr = (Elf32_Addr)o->paddr,
-              .p_paddr = (Elf32_Addr)o->paddr, .p_filesz = (Elf32_Word)o->filesz,
-              .p_memsz = (Elf32_Word)o->memsz, .p_align = 0x1000 },
-            { .p_type = PT_NOTE, .p_offset = NOTES_OFF, .p_filesz = (Elf32_Word)notes, .p_align = 4 },
+            {.p_type = PT_LOAD,
+             .p_offset = DATA_OFF,
+             .p_vaddr = (Elf32_Addr)o->paddr,
+             .p_paddr = (Elf32_Addr)o->paddr,
+             .p_filesz = (Elf32_Word)o->filesz,
+             .p_memsz = (Elf32_Word)o->memsz,
+             .p_align = 0x1000},
+            {.p_type = PT_NOTE, .p_offset = NOTES_OFF, .p_filesz = (Elf32_Word)notes, .p_align = 4},
         };
-        Elf32_Shdr sh[2] = { { 0 }, { .sh_type = SHT_NOTE, .sh_offset = NOTES_OFF,
-                                      .sh_size = (Elf32_Word)notes, .sh_addralign = 4 } };
+        Elf32_Shdr sh[2] = {{0},
+                            {.sh_type = SHT_NOTE,
+                             .sh_offset = NOTES_OFF,
+                             .sh_size = (Elf32_Word)notes,
+                             .sh_addralign = 4}};
         memcpy(eh.e_ident, ELFMAG, SELFMAG);
         eh.e_ident[EI_CLASS] = ELFCLASS32;
         eh.e_ident[EI_DATA] = ELFDATA2LSB;

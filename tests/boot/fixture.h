@@ -20,18 +20,18 @@ void fixture_gmem(struct gmem *gm, uint64_t size);
 
 /* A synthetic bzImage: setup_sects sectors of setup, then kernel_len bytes of pattern. */
 struct fixture_bz {
-    uint8_t setup_sects;  /* as stored (0 means 4 to the loader) */
-    uint16_t version;     /* boot protocol */
+    uint8_t setup_sects; /* as stored (0 means 4 to the loader) */
+    uint16_t version;    /* boot protocol */
     uint8_t loadflags;
     uint16_t xloadflags;
     uint8_t relocatable;
-    uint32_t syssize;     /* 16-byte units */
+    uint32_t syssize; /* 16-byte units */
     uint32_t init_size;
     uint64_t pref_address;
     uint32_t initrd_addr_max;
     uint32_t cmdline_size;
     uint16_t boot_flag;
-    const char *magic;    /* "HdrS" */
+    const char *magic; /* "HdrS" */
 };
 
 /* Defaults: protocol 2.15, LOADED_HIGH, XLF_KERNEL_64, relocatable at 16 MiB, 64 KiB kernel. */

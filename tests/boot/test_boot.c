@@ -94,8 +94,10 @@ Test(boot, bzimage_with_initrd)
     o.initrd_addr_max = 48 * MiB - 1;
     files.kernel = bz_file(&o, 0);
     files.initrd = initrd_file(isize);
-    struct boot_config cfg = { .kernel_path = files.kernel, .initrd_path = files.initrd,
-                               .cmdline = "console=ttyS0", .ncpus = 2 };
+    struct boot_config cfg = {.kernel_path = files.kernel,
+                              .initrd_path = files.initrd,
+                              .cmdline = "console=ttyS0",
+                              .ncpus = 2};
     fixture_gmem(&gm, 64 * MiB);
     cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
     cr_assert_eq(e.kind, BOOT_KIND_BZIMAGE);
@@ -136,7 +138,7 @@ Test(boot, initrd_limited_by_low_ram)
 
     files.kernel = bz_file(&o, 0);
     files.initrd = initrd_file(5000);
-    struct boot_config cfg = { .kernel_path = files.kernel, .initrd_path = files.initrd, .ncpus = 1 };
+    struct boot_config cfg = {.kernel_path = files.kernel, .initrd_path = files.initrd, .ncpus = 1};
     fixture_gmem(&gm, 32 * MiB);
     cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
     cr_assert_eq(gmem_read(&gm, LAYOUT_ZERO_PAGE, &bp, sizeof(bp)), 0);
@@ -153,7 +155,7 @@ Test(boot, initrd_does_not_fit_above_the_kernel)
     o.init_size = 15 * MiB; /* kernel uses 16..31 MiB of a 32 MiB guest */
     files.kernel = bz_file(&o, 0);
     files.initrd = initrd_file(2 * MiB);
-    struct boot_config cfg = { .kernel_path = files.kernel, .initrd_path = files.initrd, .ncpus = 1 };
+    struct boot_config cfg = {.kernel_path = files.kernel, .initrd_path = files.initrd, .ncpus = 1};
     fixture_gmem(&gm, 32 * MiB);
     fixture_capture_begin();
     cr_assert_eq(boot_load(&cfg, &gm, &e), -ENOSPC);
@@ -170,16 +172,20 @@ static void pvh_boot(bool entry64)
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     struct hvm_start_info si;
-    uint8_t dtb[32] = { 0xd0, 0x0d, 0xfe, 0xed };
+    uint8_t dtb[32] = {0xd0, 0x0d, 0xfe, 0xed};
     size_t len;
     uint8_t *img = fixture_elf_build(&o, &len);
 
     files.kernel = fixture_tmpfile(img, len);
     free(img);
     files.initrd = initrd_file(3000);
-    struct boot_config cfg = { .kernel_path = files.kernel, .initrd_path = files.initrd,
-                               .cmdline = "fw", .ncpus = 4, .dtb = dtb, .dtb_size = sizeof(dtb),
-                               .pvh_entry64 = entry64 };
+    struct boot_config cfg = {.kernel_path = files.kernel,
+                              .initrd_path = files.initrd,
+                              .cmdline = "fw",
+                              .ncpus = 4,
+                              .dtb = dtb,
+                              .dtb_size = sizeof(dtb),
+                              .pvh_entry64 = entry64};
     fixture_gmem(&gm, 16 * MiB);
     cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
     cr_assert_eq(e.kind, BOOT_KIND_PVH);
@@ -236,9 +242,10 @@ Test(boot, not_a_kernel)
     char want[256];
 
     files.kernel = fixture_tmpfile("#!/bin/sh\necho hello\n", 21);
-    struct boot_config cfg = { .kernel_path = files.kernel, .ncpus = 1 };
+    struct boot_config cfg = {.kernel_path = files.kernel, .ncpus = 1};
     snprintf(want, sizeof(want),
-             "not a kernel: %s is neither a bzImage nor an ELF with a PVH entry note", files.kernel);
+             "not a kernel: %s is neither a bzImage nor an ELF with a PVH entry note",
+             files.kernel);
     expect_error(&cfg, 16 * MiB, -ENOEXEC, want);
 }
 
@@ -252,7 +259,7 @@ Test(boot, elf_without_note_is_not_a_kernel)
     img = fixture_elf_build(&o, &len);
     files.kernel = fixture_tmpfile(img, len);
     free(img);
-    struct boot_config cfg = { .kernel_path = files.kernel, .ncpus = 1 };
+    struct boot_config cfg = {.kernel_path = files.kernel, .ncpus = 1};
     expect_error(&cfg, 16 * MiB, -ENOEXEC, "is neither a bzImage nor an ELF with a PVH entry note");
 }
 
@@ -261,14 +268,14 @@ Test(boot, truncated_kernel)
     struct fixture_bz o = fixture_bz_default();
 
     files.kernel = bz_file(&o, 4096);
-    struct boot_config cfg = { .kernel_path = files.kernel, .ncpus = 1 };
+    struct boot_config cfg = {.kernel_path = files.kernel, .ncpus = 1};
     expect_error(&cfg, 64 * MiB, -EINVAL, "kernel image truncated: 66048 bytes, header says 70144");
 }
 
 Test(boot, missing_files)
 {
     struct fixture_bz o = fixture_bz_default();
-    struct boot_config cfg = { .kernel_path = "/nonexistent/bzImage", .ncpus = 1 };
+    struct boot_config cfg = {.kernel_path = "/nonexistent/bzImage", .ncpus = 1};
 
     expect_error(&cfg, 64 * MiB, -ENOENT, "kernel /nonexistent/bzImage: No such file or directory");
     files.kernel = bz_file(&o, 0);
@@ -280,7 +287,7 @@ Test(boot, missing_files)
 Test(boot, empty_kernel_file)
 {
     files.kernel = fixture_tmpfile("", 0);
-    struct boot_config cfg = { .kernel_path = files.kernel, .ncpus = 1 };
+    struct boot_config cfg = {.kernel_path = files.kernel, .ncpus = 1};
     expect_error(&cfg, 16 * MiB, -ENOEXEC, "not a kernel");
 }
 
@@ -289,7 +296,7 @@ Test(boot, bad_cpu_count_and_tiny_ram)
     struct fixture_bz o = fixture_bz_default();
 
     files.kernel = bz_file(&o, 0);
-    struct boot_config cfg = { .kernel_path = files.kernel, .ncpus = 0 };
+    struct boot_config cfg = {.kernel_path = files.kernel, .ncpus = 0};
     expect_error(&cfg, 64 * MiB, -EINVAL, "0 CPUs: must be 1..255");
     cfg.ncpus = 256;
     expect_error(&cfg, 64 * MiB, -EINVAL, "256 CPUs");
@@ -322,7 +329,7 @@ Test(boot, real_bzimage)
 
     if (!path)
         cr_skip_test("no guest bzImage in ~/.cache/minivmm (guest/ not built yet)");
-    struct boot_config cfg = { .kernel_path = path, .cmdline = "console=ttyS0", .ncpus = 1 };
+    struct boot_config cfg = {.kernel_path = path, .cmdline = "console=ttyS0", .ncpus = 1};
     fixture_gmem(&gm, 256 * MiB);
     cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
     cr_assert_eq(e.kind, BOOT_KIND_BZIMAGE);
@@ -341,7 +348,7 @@ Test(boot, real_vmlinux)
 
     if (!path)
         cr_skip_test("no guest vmlinux in ~/.cache/minivmm (guest/ not built yet)");
-    struct boot_config cfg = { .kernel_path = path, .cmdline = "console=ttyS0", .ncpus = 1 };
+    struct boot_config cfg = {.kernel_path = path, .cmdline = "console=ttyS0", .ncpus = 1};
     fixture_gmem(&gm, 256 * MiB);
     cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
     cr_assert_eq(e.kind, BOOT_KIND_PVH);

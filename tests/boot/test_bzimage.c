@@ -246,8 +246,11 @@ Test(bzimage, zero_page_and_cmdline)
     cr_assert_eq(parse(&o, 0, &bz, &img), 0);
     cr_assert_eq(bzimage_load(&bz, &gm, "bz", &pl), 0);
     cr_assert_eq(e820_build(&gm, &map), 0);
-    struct bzimage_params p = { .cmdline = cmd, .initrd_addr = 60 * MiB, .initrd_size = 12345,
-                                .setup_data = 0x30000, .e820 = &map };
+    struct bzimage_params p = {.cmdline = cmd,
+                               .initrd_addr = 60 * MiB,
+                               .initrd_size = 12345,
+                               .setup_data = 0x30000,
+                               .e820 = &map};
     cr_assert_eq(bzimage_write_params(&bz, &pl, &gm, &p), 0);
 
     /* Read back through raw offsets from boot.rst / zero-page.rst, not the struct. */
@@ -288,7 +291,7 @@ Test(bzimage, cmdline_size_enforced)
     struct fixture_bz o = fixture_bz_default();
     struct gmem gm;
     struct bzimage bz;
-    struct bzimage_placement pl = { .load_addr = 16 * MiB };
+    struct bzimage_placement pl = {.load_addr = 16 * MiB};
     struct e820_map map;
     uint8_t *img;
 
@@ -296,7 +299,7 @@ Test(bzimage, cmdline_size_enforced)
     fixture_gmem(&gm, 64 * MiB);
     cr_assert_eq(parse(&o, 0, &bz, &img), 0);
     cr_assert_eq(e820_build(&gm, &map), 0);
-    struct bzimage_params p = { .cmdline = "0123456789", .e820 = &map };
+    struct bzimage_params p = {.cmdline = "0123456789", .e820 = &map};
     cr_assert_eq(bzimage_write_params(&bz, &pl, &gm, &p), 0, "10 bytes: exactly the limit");
     p.cmdline = "0123456789a";
     fixture_capture_begin();

@@ -10,8 +10,8 @@
 #include "fixture.h"
 
 static const struct cmdline_dev devs[] = {
-    { .base = 0xd0000000, .size = 0x1000, .gsi = 5 },
-    { .base = 0xd0001000, .size = 0x1000, .gsi = 6 },
+    {.base = 0xd0000000, .size = 0x1000, .gsi = 5},
+    {.base = 0xd0001000, .size = 0x1000, .gsi = 6},
 };
 
 Test(cmdline, serial_devices_then_user)
@@ -43,7 +43,7 @@ Test(cmdline, no_serial_user_only)
 
 Test(cmdline, odd_window_size_in_bytes)
 {
-    const struct cmdline_dev odd = { .base = 0xd0000000, .size = 0x200, .gsi = 23 };
+    const struct cmdline_dev odd = {.base = 0xd0000000, .size = 0x200, .gsi = 23};
     char buf[64];
 
     cr_assert_eq(cmdline_build(buf, sizeof(buf), false, &odd, 1, NULL), 0);

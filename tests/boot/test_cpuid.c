@@ -22,33 +22,49 @@ struct feature {
 };
 
 static const struct feature hidden[] = {
-    { "fma", 1, 0, ECX, 12 },        { "cx16", 1, 0, ECX, 13 },
-    { "pcid", 1, 0, ECX, 17 },       { "movbe", 1, 0, ECX, 22 },
-    { "popcnt", 1, 0, ECX, 23 },     { "xsave", 1, 0, ECX, 26 },
-    { "osxsave", 1, 0, ECX, 27 },    { "avx", 1, 0, ECX, 28 },
-    { "f16c", 1, 0, ECX, 29 },       { "rdrand", 1, 0, ECX, 30 },
-    { "fsgsbase", 7, 0, EBX, 0 },    { "bmi1", 7, 0, EBX, 3 },
-    { "avx2", 7, 0, EBX, 5 },        { "smep", 7, 0, EBX, 7 },
-    { "bmi2", 7, 0, EBX, 8 },        { "invpcid", 7, 0, EBX, 10 },
-    { "avx512f", 7, 0, EBX, 16 },    { "rdseed", 7, 0, EBX, 18 },
-    { "adx", 7, 0, EBX, 19 },        { "smap", 7, 0, EBX, 20 },
-    { "avx512vl", 7, 0, EBX, 31 },   { "umip", 7, 0, ECX, 2 },
-    { "pku", 7, 0, ECX, 3 },         { "ospke", 7, 0, ECX, 4 },
-    { "rdpid", 7, 0, ECX, 22 },      { "amx-tile", 7, 0, EDX, 24 },
-    { "arch-capabilities", 7, 0, EDX, 29 },
-    { "avx-vnni", 7, 1, EAX, 4 },    { "abm/lzcnt", 0x80000001, 0, ECX, 5 },
+    {"fma", 1, 0, ECX, 12},
+    {"cx16", 1, 0, ECX, 13},
+    {"pcid", 1, 0, ECX, 17},
+    {"movbe", 1, 0, ECX, 22},
+    {"popcnt", 1, 0, ECX, 23},
+    {"xsave", 1, 0, ECX, 26},
+    {"osxsave", 1, 0, ECX, 27},
+    {"avx", 1, 0, ECX, 28},
+    {"f16c", 1, 0, ECX, 29},
+    {"rdrand", 1, 0, ECX, 30},
+    {"fsgsbase", 7, 0, EBX, 0},
+    {"bmi1", 7, 0, EBX, 3},
+    {"avx2", 7, 0, EBX, 5},
+    {"smep", 7, 0, EBX, 7},
+    {"bmi2", 7, 0, EBX, 8},
+    {"invpcid", 7, 0, EBX, 10},
+    {"avx512f", 7, 0, EBX, 16},
+    {"rdseed", 7, 0, EBX, 18},
+    {"adx", 7, 0, EBX, 19},
+    {"smap", 7, 0, EBX, 20},
+    {"avx512vl", 7, 0, EBX, 31},
+    {"umip", 7, 0, ECX, 2},
+    {"pku", 7, 0, ECX, 3},
+    {"ospke", 7, 0, ECX, 4},
+    {"rdpid", 7, 0, ECX, 22},
+    {"amx-tile", 7, 0, EDX, 24},
+    {"arch-capabilities", 7, 0, EDX, 29},
+    {"avx-vnni", 7, 1, EAX, 4},
+    {"abm/lzcnt", 0x80000001, 0, ECX, 5},
 };
 
 /* Features the emulator handles: baseline must keep them. */
 static const struct feature kept[] = {
-    { "sse4.2", 1, 0, ECX, 20 }, { "x2apic", 1, 0, ECX, 21 }, { "fpu", 1, 0, EDX, 0 },
-    { "sse2", 1, 0, EDX, 26 },   { "erms", 7, 0, EBX, 9 },    { "lm", 0x80000001, 0, EDX, 29 },
+    {"sse4.2", 1, 0, ECX, 20}, {"x2apic", 1, 0, ECX, 21}, {"fpu", 1, 0, EDX, 0},
+    {"sse2", 1, 0, EDX, 26},   {"erms", 7, 0, EBX, 9},    {"lm", 0x80000001, 0, EDX, 29},
 };
 
-static const struct { uint32_t function, index; } leaves[] = {
-    { 0, 0 },   { 1, 0 },   { 4, 0 },   { 4, 3 },          { 7, 0 },          { 7, 1 },
-    { 0xB, 0 }, { 0xB, 1 }, { 0xB, 2 }, { 0xD, 0 },        { 0xD, 1 },        { 0x1F, 0 },
-    { 0x1F, 1 }, { 0x40000000, 0 },     { 0x80000001, 0 }, { 0x80000008, 0 },
+static const struct {
+    uint32_t function, index;
+} leaves[] = {
+    {0, 0},    {1, 0},          {4, 0},          {4, 3},          {7, 0},   {7, 1},
+    {0xB, 0},  {0xB, 1},        {0xB, 2},        {0xD, 0},        {0xD, 1}, {0x1F, 0},
+    {0x1F, 1}, {0x40000000, 0}, {0x80000001, 0}, {0x80000008, 0},
 };
 #define NLEAVES (sizeof(leaves) / sizeof(leaves[0]))
 
@@ -85,7 +101,7 @@ static struct kvm_cpuid_entry2 *find(struct kvm_cpuid2 *c, uint32_t function, ui
 
 static uint32_t reg_of(const struct kvm_cpuid_entry2 *e, int reg)
 {
-    const uint32_t r[] = { e->eax, e->ebx, e->ecx, e->edx };
+    const uint32_t r[] = {e->eax, e->ebx, e->ecx, e->edx};
     return r[reg];
 }
 
@@ -97,7 +113,7 @@ static bool has(struct kvm_cpuid2 *c, const struct feature *f)
 static struct kvm_cpuid2 *filtered(enum cpuid_model model, unsigned int index, unsigned int ncpus)
 {
     struct kvm_cpuid2 *c = all_supported();
-    struct cpuid_vcpu v = { .model = model, .index = index, .ncpus = ncpus };
+    struct cpuid_vcpu v = {.model = model, .index = index, .ncpus = ncpus};
 
     cr_assert_eq(cpuid_filter(c, &v), 0);
     return c;
@@ -211,7 +227,7 @@ Test(cpuid, single_cpu_has_no_htt)
 Test(cpuid, tsc_deadline_only_when_asked)
 {
     struct kvm_cpuid2 *c = all_supported();
-    struct cpuid_vcpu v = { .model = CPUID_MODEL_HOST, .index = 0, .ncpus = 1 };
+    struct cpuid_vcpu v = {.model = CPUID_MODEL_HOST, .index = 0, .ncpus = 1};
 
     find(c, 1, 0)->ecx &= ~(1U << 24);
     cr_assert_eq(cpuid_filter(c, &v), 0);
@@ -225,7 +241,7 @@ Test(cpuid, tsc_deadline_only_when_asked)
 Test(cpuid, bad_vcpu_index)
 {
     struct kvm_cpuid2 *c = all_supported();
-    struct cpuid_vcpu v = { .model = CPUID_MODEL_HOST, .index = 2, .ncpus = 2 };
+    struct cpuid_vcpu v = {.model = CPUID_MODEL_HOST, .index = 2, .ncpus = 2};
 
     cr_assert_eq(cpuid_filter(c, &v), -EINVAL);
     v.ncpus = 0;

@@ -30,8 +30,8 @@ static uint64_t walk(const struct gmem *gm, uint64_t cr3, uint64_t va)
 
 Test(cpumode, identity_map_of_4gib)
 {
-    const uint64_t probes[] = { 0, 0x7000, 0x1000000 + 0x200, 0xbfffffff, 0xfec00000,
-                                0xfee00000, 0xffffffff };
+    const uint64_t probes[] = {0,          0x7000,     0x1000000 + 0x200, 0xbfffffff,
+                               0xfec00000, 0xfee00000, 0xffffffff};
     struct gmem gm;
     uint64_t gdt[CPUMODE_GDT_ENTRIES];
 

@@ -103,7 +103,7 @@ Test(e820, tiny_guest_gets_only_what_it_has)
 
 Test(e820, no_ram_is_an_error)
 {
-    struct gmem gm = { .fd = -1 };
+    struct gmem gm = {.fd = -1};
     struct e820_map m;
 
     cr_assert_eq(e820_build(&gm, &m), -EINVAL);

@@ -247,7 +247,10 @@ Test(elfload, bad_headers)
     cr_assert_eq(elfload_parse(img, len, "elf", &elf), -ENOEXEC, "big endian");
     img[EI_DATA] = ELFDATA2LSB;
     cr_assert_eq(elfload_parse(img, len, NULL, &elf), 0, "restored");
-    memcpy(img, "\x7f" "ELG", 4);
+    memcpy(img,
+           "\x7f"
+           "ELG",
+           4);
     cr_assert_not(elfload_probe(img, len));
     free(img);
 }

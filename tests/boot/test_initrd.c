@@ -85,7 +85,7 @@ Test(initrd, empty_file_and_directory_rejected)
 
 Test(initrd, too_big_for_the_window)
 {
-    uint8_t data[8192] = { 1 };
+    uint8_t data[8192] = {1};
     struct gmem gm;
     uint64_t addr, size;
     char *path = fixture_tmpfile(data, sizeof(data));

@@ -93,7 +93,7 @@ static void check_table(unsigned int ncpus)
 {
     struct gmem gm;
     static struct parsed p;
-    bool pin_seen[MPTABLE_IOAPIC_PINS] = { false };
+    bool pin_seen[MPTABLE_IOAPIC_PINS] = {false};
 
     fixture_gmem(&gm, 32 * MiB);
     cr_assert_eq(mptable_write(&gm, ncpus), 0);

@@ -31,9 +31,12 @@ Test(pvh, start_info_with_initrd_and_dtb)
     fixture_gmem(&gm, 64 * MiB);
     cr_assert_eq(e820_build(&gm, &map), 0);
     cr_assert_eq(pvh_write_dtb(&gm, dtb, sizeof(dtb)), 0);
-    struct pvh_params p = { .cmdline = "console=ttyS0", .initrd_addr = 32 * MiB,
-                            .initrd_size = 777, .dtb_addr = LAYOUT_DTB,
-                            .dtb_size = sizeof(dtb), .e820 = &map };
+    struct pvh_params p = {.cmdline = "console=ttyS0",
+                           .initrd_addr = 32 * MiB,
+                           .initrd_size = 777,
+                           .dtb_addr = LAYOUT_DTB,
+                           .dtb_size = sizeof(dtb),
+                           .e820 = &map};
     cr_assert_eq(pvh_write_start_info(&gm, &p), 0);
     start_info(&gm, &si);
     cr_assert_str_eq((const char *)gmem_ptr(&gm, si.cmdline_paddr, 14), "console=ttyS0");
@@ -66,7 +69,7 @@ Test(pvh, dtb_alone_is_module_zero)
 
     fixture_gmem(&gm, 16 * MiB);
     cr_assert_eq(e820_build(&gm, &map), 0);
-    struct pvh_params p = { .dtb_addr = LAYOUT_DTB, .dtb_size = 8, .e820 = &map };
+    struct pvh_params p = {.dtb_addr = LAYOUT_DTB, .dtb_size = 8, .e820 = &map};
     cr_assert_eq(pvh_write_start_info(&gm, &p), 0);
     start_info(&gm, &si);
     cr_assert_eq(si.nr_modules, 1);
@@ -84,7 +87,7 @@ Test(pvh, no_modules)
 
     fixture_gmem(&gm, 16 * MiB);
     cr_assert_eq(e820_build(&gm, &map), 0);
-    struct pvh_params p = { .cmdline = "x", .e820 = &map };
+    struct pvh_params p = {.cmdline = "x", .e820 = &map};
     cr_assert_eq(pvh_write_start_info(&gm, &p), 0);
     start_info(&gm, &si);
     cr_assert_eq(si.nr_modules, 0);
@@ -101,7 +104,7 @@ Test(pvh, limits)
     memset(cmd, 'a', LAYOUT_CMDLINE_MAX);
     fixture_gmem(&gm, 16 * MiB);
     cr_assert_eq(e820_build(&gm, &map), 0);
-    struct pvh_params p = { .cmdline = cmd, .e820 = &map };
+    struct pvh_params p = {.cmdline = cmd, .e820 = &map};
     fixture_capture_begin();
     cr_assert_eq(pvh_write_start_info(&gm, &p), -E2BIG);
     cmd[LAYOUT_CMDLINE_MAX - 1] = '\0';

@@ -86,7 +86,7 @@ static int boot_bzimage(const struct boot_config *cfg, struct gmem *gm, const st
 {
     struct bzimage bz;
     struct bzimage_placement pl;
-    struct bzimage_params p = { .cmdline = cfg->cmdline, .e820 = map };
+    struct bzimage_params p = {.cmdline = cfg->cmdline, .e820 = map};
     uint64_t hi = e820_low_ram_end(gm);
     int ret;
 
@@ -115,7 +115,7 @@ static int boot_pvh(const struct boot_config *cfg, struct gmem *gm, const struct
                     const struct e820_map *map, struct boot_entry *out)
 {
     struct elfload_image elf;
-    struct pvh_params p = { .cmdline = cfg->cmdline, .e820 = map };
+    struct pvh_params p = {.cmdline = cfg->cmdline, .e820 = map};
     uint64_t entry32 = 0, end;
     int ret;
 
@@ -147,7 +147,7 @@ static int boot_pvh(const struct boot_config *cfg, struct gmem *gm, const struct
 
 int boot_load(const struct boot_config *cfg, struct gmem *gm, struct boot_entry *out)
 {
-    struct boot_file f = { 0 };
+    struct boot_file f = {0};
     struct e820_map map;
     int ret;
 
@@ -196,7 +196,8 @@ int boot_load(const struct boot_config *cfg, struct gmem *gm, struct boot_entry 
 void boot_entry_apply(const struct boot_entry *e, struct kvm_regs *regs, struct kvm_sregs *sregs)
 {
     memset(regs, 0, sizeof(*regs));
-    regs->rflags = 0x2; /* bit 1 is reserved-one; IF clear: both protocols enter with interrupts off */
+    regs->rflags =
+        0x2; /* bit 1 is reserved-one; IF clear: both protocols enter with interrupts off */
     regs->rip = e->rip;
     regs->rsi = e->rsi;
     regs->rbx = e->rbx;

@@ -44,8 +44,8 @@ static int bzimage_check_protocol(const struct bzimage *bz, const char *name)
         return -ENOEXEC;
     }
     if (bz->hdr_len < offsetof(struct setup_header, handover_offset)) {
-        log_err("%s: setup header is %zu bytes, too short for protocol %u.%02u", name,
-                bz->hdr_len, h->version >> 8, h->version & 0xff);
+        log_err("%s: setup header is %zu bytes, too short for protocol %u.%02u", name, bz->hdr_len,
+                h->version >> 8, h->version & 0xff);
         return -ENOEXEC;
     }
     if (!(h->loadflags & LOADED_HIGH)) {
@@ -120,8 +120,8 @@ int bzimage_load(const struct bzimage *bz, struct gmem *gm, const char *name,
     /* Even when loaded low, the decompressor runs at max(load, LOAD_PHYSICAL_ADDR = pref). */
     start = pl->load_addr > pref ? pl->load_addr : pref;
     if (start >= low_end || init > low_end - start) {
-        log_err("%s: guest RAM too small for the kernel: it needs 0x%" PRIx64 " bytes from 0x%" PRIx64
-                ", RAM below the MMIO hole ends at 0x%" PRIx64,
+        log_err("%s: guest RAM too small for the kernel: it needs 0x%" PRIx64
+                " bytes from 0x%" PRIx64 ", RAM below the MMIO hole ends at 0x%" PRIx64,
                 name, init, start, low_end);
         return -ENOMEM;
     }
@@ -185,7 +185,7 @@ int bzimage_write_params(const struct bzimage *bz, const struct bzimage_placemen
 
 int bzimage_write_dtb(struct gmem *gm, const void *dtb, size_t size, uint64_t *node)
 {
-    struct setup_data hdr = { .next = 0, .type = SETUP_DTB, .len = (uint32_t)size };
+    struct setup_data hdr = {.next = 0, .type = SETUP_DTB, .len = (uint32_t)size};
 
     if (size > LAYOUT_DTB_MAX - sizeof(hdr)) {
         log_err("device tree is %zu bytes, at most %zu fit", size,

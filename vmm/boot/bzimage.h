@@ -15,7 +15,7 @@
 #include "gmem.h"
 
 /* Protocol 2.12 introduced xloadflags, which is how a kernel announces XLF_KERNEL_64. */
-#define BZIMAGE_MIN_PROTOCOL 0x020c
+#define BZIMAGE_MIN_PROTOCOL   0x020c
 #define BZIMAGE_ENTRY64_OFFSET 0x200 /* startup_64 = load address + 0x200 */
 
 struct bzimage {
@@ -32,10 +32,10 @@ struct bzimage_placement {
 };
 
 struct bzimage_params {
-    const char *cmdline;        /* final command line; "" for none */
-    uint64_t initrd_addr;       /* 0 when there is no initrd */
+    const char *cmdline;  /* final command line; "" for none */
+    uint64_t initrd_addr; /* 0 when there is no initrd */
     uint64_t initrd_size;
-    uint64_t setup_data;        /* guest address of the first setup_data node, or 0 */
+    uint64_t setup_data; /* guest address of the first setup_data node, or 0 */
     const struct e820_map *e820;
 };
 

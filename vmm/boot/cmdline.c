@@ -10,9 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Appends a space-separated word; *len keeps counting past bufsize so the error can say how long. */
-__attribute__((format(printf, 4, 5))) static void cmdline_add(char *buf, size_t bufsize, size_t *len,
-                                                              const char *fmt, ...)
+/* Appends a space-separated word; *len keeps counting past bufsize so the error can say how long.
+ */
+__attribute__((format(printf, 4, 5))) static void cmdline_add(char *buf, size_t bufsize,
+                                                              size_t *len, const char *fmt, ...)
 {
     size_t room = *len < bufsize ? bufsize - *len : 0;
     va_list ap;

@@ -25,35 +25,37 @@ struct cpuid_mask {
 static const struct cpuid_mask baseline_masks[] = {
     /* Leaf 1: FMA(12) CX16/cmpxchg16b(13) PCID(17) MOVBE(22) POPCNT(23) XSAVE(26)
      * OSXSAVE(27) AVX(28) F16C(29) RDRAND(30). */
-    { 1, ~0U, ECX, BIT(12) | BIT(13) | BIT(17) | BIT(22) | BIT(23) | BIT(26) | BIT(27) |
-                       BIT(28) | BIT(29) | BIT(30) },
+    {1, ~0U, ECX,
+     BIT(12) | BIT(13) | BIT(17) | BIT(22) | BIT(23) | BIT(26) | BIT(27) | BIT(28) | BIT(29) |
+         BIT(30)},
     /* Leaf 7.0 EBX: FSGSBASE(0) BMI1(3) AVX2(5) SMEP(7) BMI2(8) INVPCID(10) MPX(14, XSAVE
      * state) AVX512F(16) AVX512DQ(17) RDSEED(18) ADX(19) SMAP(20) AVX512IFMA(21)
      * AVX512PF(26) AVX512ER(27) AVX512CD(28) AVX512BW(30) AVX512VL(31). */
-    { 7, 0, EBX, BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(10) | BIT(14) | BIT(16) |
-                     BIT(17) | BIT(18) | BIT(19) | BIT(20) | BIT(21) | BIT(26) | BIT(27) |
-                     BIT(28) | BIT(30) | BIT(31) },
+    {7, 0, EBX,
+     BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(10) | BIT(14) | BIT(16) | BIT(17) | BIT(18) |
+         BIT(19) | BIT(20) | BIT(21) | BIT(26) | BIT(27) | BIT(28) | BIT(30) | BIT(31)},
     /* Leaf 7.0 ECX: AVX512VBMI(1) UMIP(2) PKU(3) OSPKE(4) AVX512VBMI2(6) CET_SS(7, XSAVES
      * state) VAES(9) VPCLMULQDQ(10) AVX512VNNI(11) AVX512BITALG(12) AVX512VPOPCNTDQ(14)
      * RDPID(22). */
-    { 7, 0, ECX, BIT(1) | BIT(2) | BIT(3) | BIT(4) | BIT(6) | BIT(7) | BIT(9) | BIT(10) |
-                     BIT(11) | BIT(12) | BIT(14) | BIT(22) },
+    {7, 0, ECX,
+     BIT(1) | BIT(2) | BIT(3) | BIT(4) | BIT(6) | BIT(7) | BIT(9) | BIT(10) | BIT(11) | BIT(12) |
+         BIT(14) | BIT(22)},
     /* Leaf 7.0 EDX: AVX512_4VNNIW(2) AVX512_4FMAPS(3) AVX512_VP2INTERSECT(8) CET_IBT(20)
      * AMX_BF16(22) AVX512_FP16(23) AMX_TILE(24) AMX_INT8(25) ARCH_CAPABILITIES(29). */
-    { 7, 0, EDX, BIT(2) | BIT(3) | BIT(8) | BIT(20) | BIT(22) | BIT(23) | BIT(24) | BIT(25) |
-                     BIT(29) },
+    {7, 0, EDX,
+     BIT(2) | BIT(3) | BIT(8) | BIT(20) | BIT(22) | BIT(23) | BIT(24) | BIT(25) | BIT(29)},
     /* Leaf 7.1 EAX: AVX_VNNI(4) AVX512_BF16(5) AMX_FP16(21) AVX_IFMA(23). */
-    { 7, 1, EAX, BIT(4) | BIT(5) | BIT(21) | BIT(23) },
+    {7, 1, EAX, BIT(4) | BIT(5) | BIT(21) | BIT(23)},
     /* Leaf 0x80000001 ECX: ABM/LZCNT(5) XOP(11) FMA4(16) TBM(21). */
-    { 0x80000001, ~0U, ECX, BIT(5) | BIT(11) | BIT(16) | BIT(21) },
+    {0x80000001, ~0U, ECX, BIT(5) | BIT(11) | BIT(16) | BIT(21)},
 };
 
-#define CPUID_XSAVE_LEAF 0xD
+#define CPUID_XSAVE_LEAF        0xD
 #define CPUID1_ECX_TSC_DEADLINE BIT(24)
 #define CPUID1_ECX_HYPERVISOR   BIT(31)
 #define CPUID1_EDX_HTT          BIT(28)
-#define TOPO_LEVEL_SMT  1
-#define TOPO_LEVEL_CORE 2
+#define TOPO_LEVEL_SMT          1
+#define TOPO_LEVEL_CORE         2
 
 int cpuid_model_parse(const char *name, enum cpuid_model *model)
 {

@@ -25,7 +25,7 @@ const uint64_t cpumode_gdt[CPUMODE_GDT_ENTRIES] = {
 
 int cpumode_write_tables(struct gmem *gm)
 {
-    uint64_t pml4[512] = { 0 }, pdpt[512] = { 0 };
+    uint64_t pml4[512] = {0}, pdpt[512] = {0};
     uint64_t *pd = gmem_ptr(gm, LAYOUT_PD, 4 * 4096);
     int ret;
 

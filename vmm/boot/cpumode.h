@@ -17,16 +17,16 @@
  * protocol names __BOOT_CS/__BOOT_DS; the PVH entry uses the 32-bit code
  * segment at 0x08 and the same flat data segment.
  */
-#define CPUMODE_SEL_CODE32 0x08
-#define CPUMODE_SEL_CODE64 0x10
-#define CPUMODE_SEL_DATA   0x18
-#define CPUMODE_SEL_TSS    0x20
+#define CPUMODE_SEL_CODE32  0x08
+#define CPUMODE_SEL_CODE64  0x10
+#define CPUMODE_SEL_DATA    0x18
+#define CPUMODE_SEL_TSS     0x20
 #define CPUMODE_GDT_ENTRIES 6 /* null, code32, code64, data, 16-byte TSS */
 
-#define CPUMODE_CR0_PE (1ULL << 0)
-#define CPUMODE_CR0_ET (1ULL << 4)
-#define CPUMODE_CR0_PG (1ULL << 31)
-#define CPUMODE_CR4_PAE (1ULL << 5)
+#define CPUMODE_CR0_PE   (1ULL << 0)
+#define CPUMODE_CR0_ET   (1ULL << 4)
+#define CPUMODE_CR0_PG   (1ULL << 31)
+#define CPUMODE_CR4_PAE  (1ULL << 5)
 #define CPUMODE_EFER_LME (1ULL << 8)
 #define CPUMODE_EFER_LMA (1ULL << 10)
 

@@ -13,7 +13,7 @@ static void e820_add(struct e820_map *map, uint64_t addr, uint64_t size, uint32_
 {
     if (size == 0 || map->n >= E820_MAX)
         return;
-    map->r[map->n++] = (struct e820_range){ .addr = addr, .size = size, .type = type };
+    map->r[map->n++] = (struct e820_range){.addr = addr, .size = size, .type = type};
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)

@@ -31,7 +31,8 @@ static int elfload_parse_header(struct elfload_image *elf)
         if (elf->len < sizeof(eh))
             return -ENOEXEC;
         memcpy(&eh, elf->img, sizeof(eh));
-        if (eh.e_type != ET_EXEC || eh.e_machine != EM_X86_64 || eh.e_phentsize < sizeof(Elf64_Phdr))
+        if (eh.e_type != ET_EXEC || eh.e_machine != EM_X86_64 ||
+            eh.e_phentsize < sizeof(Elf64_Phdr))
             return -ENOEXEC;
         elf->entry = eh.e_entry;
         elf->phoff = eh.e_phoff;
@@ -60,7 +61,7 @@ static int elfload_parse_header(struct elfload_image *elf)
 }
 
 /* elfload_parse's error path: a NULL name means the caller is only probing. */
-#define elfload_reject(name, ...)                                                                      \
+#define elfload_reject(name, ...)                                                                  \
     do {                                                                                           \
         if (name)                                                                                  \
             log_err(__VA_ARGS__);                                                                  \
@@ -80,7 +81,8 @@ int elfload_parse(const void *img, size_t len, const char *name, struct elfload_
         elfload_reject(name, "%s: not a little-endian ELF32/ELF64 file", name);
     elf->is64 = b[EI_CLASS] == ELFCLASS64;
     if (elfload_parse_header(elf) < 0)
-        elfload_reject(name, "%s: not an x86 ELF executable (%s)", name, elf->is64 ? "ELF64" : "ELF32");
+        elfload_reject(name, "%s: not an x86 ELF executable (%s)", name,
+                       elf->is64 ? "ELF64" : "ELF32");
     /* phnum and phentsize are 16-bit: their product cannot overflow. */
     if (elf->phnum == 0 || !elfload_in_file(len, elf->phoff, (uint64_t)elf->phnum * elf->phentsize))
         elfload_reject(name, "%s: ELF program headers lie outside the file", name);
@@ -97,19 +99,19 @@ void elfload_segment(const struct elfload_image *elf, unsigned int i, struct elf
     if (elf->is64) {
         Elf64_Phdr ph;
         memcpy(&ph, p, sizeof(ph));
-        *seg = (struct elfload_segment){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz,
-                                     ph.p_align };
+        *seg = (struct elfload_segment){ph.p_type,   ph.p_offset, ph.p_paddr,
+                                        ph.p_filesz, ph.p_memsz,  ph.p_align};
     } else {
         Elf32_Phdr ph;
         memcpy(&ph, p, sizeof(ph));
-        *seg = (struct elfload_segment){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz,
-                                     ph.p_align };
+        *seg = (struct elfload_segment){ph.p_type,   ph.p_offset, ph.p_paddr,
+                                        ph.p_filesz, ph.p_memsz,  ph.p_align};
     }
 }
 
 /* Section i's type, file range and alignment (i < shnum, table known to be in the file). */
-static void elfload_section(const struct elfload_image *elf, unsigned int i, uint32_t *type, uint64_t *off,
-                        uint64_t *size, uint64_t *align)
+static void elfload_section(const struct elfload_image *elf, unsigned int i, uint32_t *type,
+                            uint64_t *off, uint64_t *size, uint64_t *align)
 {
     const uint8_t *p = elf->img + elf->shoff + (uint64_t)i * elf->shentsize;
 
@@ -134,7 +136,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
  * even in ELF64 files; 8 only where the container says so (GNU properties).
  */
 static bool elfload_scan_notes(const struct elfload_image *elf, uint64_t off, uint64_t size,
-                           uint64_t align, uint64_t *entry)
+                               uint64_t align, uint64_t *entry)
 {
     const uint64_t a = align == 8 ? 8 : 4;
     uint64_t pos = 0;
@@ -180,14 +182,15 @@ bool elfload_pvh_entry(const struct elfload_image *elf, uint64_t *entry)
         struct elfload_segment seg;
 
         elfload_segment(elf, i, &seg);
-        if (seg.type == PT_NOTE && elfload_scan_notes(elf, seg.offset, seg.filesz, seg.align, entry))
+        if (seg.type == PT_NOTE &&
+            elfload_scan_notes(elf, seg.offset, seg.filesz, seg.align, entry))
             return true;
     }
     return false;
 }
 
 static int elfload_load_segment(const struct elfload_image *elf, struct gmem *gm, const char *name,
-                            unsigned int i, const struct elfload_segment *s)
+                                unsigned int i, const struct elfload_segment *s)
 {
     uint8_t *dst;
 
@@ -204,8 +207,8 @@ static int elfload_load_segment(const struct elfload_image *elf, struct gmem *gm
     }
     dst = gmem_ptr(gm, s->paddr, s->memsz);
     if (!dst) {
-        log_err("%s: ELF segment %u at 0x%" PRIx64 "+0x%" PRIx64 " lies outside guest RAM", name,
-                i, s->paddr, s->memsz);
+        log_err("%s: ELF segment %u at 0x%" PRIx64 "+0x%" PRIx64 " lies outside guest RAM", name, i,
+                s->paddr, s->memsz);
         return -ENOMEM;
     }
     memcpy(dst, elf->img + s->offset, s->filesz);

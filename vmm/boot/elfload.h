@@ -20,10 +20,10 @@ struct elfload_image {
     const uint8_t *img; /* the whole file, owned by the caller */
     size_t len;
     bool is64;
-    uint64_t entry;     /* e_entry */
+    uint64_t entry; /* e_entry */
     uint64_t phoff;
     unsigned int phnum, phentsize;
-    uint64_t shoff;     /* section headers; shnum 0 when absent or unusable */
+    uint64_t shoff; /* section headers; shnum 0 when absent or unusable */
     unsigned int shnum, shentsize;
 };
 
@@ -41,7 +41,8 @@ bool elfload_probe(const void *img, size_t len);
  * headers inside the file) and fills *elf. -ENOEXEC, logged with name
  * unless name is NULL (quiet probing).
  */
-MUST_CHECK int elfload_parse(const void *img, size_t len, const char *name, struct elfload_image *elf);
+MUST_CHECK int elfload_parse(const void *img, size_t len, const char *name,
+                             struct elfload_image *elf);
 
 /* Program header i (< phnum), read without trusting alignment. */
 void elfload_segment(const struct elfload_image *elf, unsigned int i, struct elfload_segment *seg);
@@ -58,6 +59,6 @@ bool elfload_pvh_entry(const struct elfload_image *elf, uint64_t *entry);
  * the boot area). *end = highest loaded address + 1. Errors logged with name.
  */
 MUST_CHECK int elfload_copy(const struct elfload_image *elf, struct gmem *gm, const char *name,
-                        uint64_t *end);
+                            uint64_t *end);
 
 #endif

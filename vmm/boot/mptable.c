@@ -61,13 +61,13 @@ static uint8_t *mptable_entries(uint8_t *p, unsigned int ncpus)
             .apic_id = (uint8_t)i,
             .apic_version = MPTABLE_APIC_VERSION,
             .flags = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0),
-            .signature = 0x600,  /* family 6: the CPUID the guest sees is the truth */
-            .features = 0x201,   /* FPU | APIC */
+            .signature = 0x600, /* family 6: the CPUID the guest sees is the truth */
+            .features = 0x201,  /* FPU | APIC */
         };
         memcpy(p, &cpu, sizeof(cpu));
         p += sizeof(cpu);
     }
-    struct mp_bus bus = { .type = MP_ENTRY_BUS, .bus_id = MP_ISA_BUS_ID };
+    struct mp_bus bus = {.type = MP_ENTRY_BUS, .bus_id = MP_ISA_BUS_ID};
     memcpy(bus.bus_type, "ISA   ", sizeof(bus.bus_type));
     memcpy(p, &bus, sizeof(bus));
     p += sizeof(bus);

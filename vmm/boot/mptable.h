@@ -11,9 +11,9 @@
 
 #include "gmem.h"
 
-#define MPTABLE_MAX_CPUS  255 /* APIC ids 0..254; the IOAPIC takes id ncpus */
-#define MPTABLE_IOAPIC_PINS 24
-#define MPTABLE_APIC_VERSION 0x14 /* integrated local APIC */
+#define MPTABLE_MAX_CPUS       255 /* APIC ids 0..254; the IOAPIC takes id ncpus */
+#define MPTABLE_IOAPIC_PINS    24
+#define MPTABLE_APIC_VERSION   0x14 /* integrated local APIC */
 #define MPTABLE_IOAPIC_VERSION 0x11
 
 /* Entry types (MP spec table 4-3). */
@@ -33,11 +33,11 @@ enum mptable_irq_type { MP_IRQ_INT = 0, MP_IRQ_NMI = 1, MP_IRQ_SMI = 2, MP_IRQ_E
 #define MP_ISA_BUS_ID  0
 
 struct mp_floating {
-    char signature[4]; /* "_MP_" */
-    uint32_t physptr;  /* config table address */
-    uint8_t length;    /* in 16-byte units: 1 */
-    uint8_t specrev;   /* 4 = MP 1.4 */
-    uint8_t checksum;  /* all 16 bytes sum to 0 */
+    char signature[4];  /* "_MP_" */
+    uint32_t physptr;   /* config table address */
+    uint8_t length;     /* in 16-byte units: 1 */
+    uint8_t specrev;    /* 4 = MP 1.4 */
+    uint8_t checksum;   /* all 16 bytes sum to 0 */
     uint8_t feature[5]; /* feature[0] = 0: a config table is present */
 } __attribute__((packed));
 

@@ -11,8 +11,10 @@
 #include "layout.h"
 
 /* Module cmdline strings follow the module entries inside the modlist area. */
-#define PVH_MODLIST_STRINGS (LAYOUT_PVH_MODLIST + PVH_MAX_MODULES * sizeof(struct hvm_modlist_entry))
-#define PVH_MEMMAP_MAX ((LAYOUT_BOOT_GDT - LAYOUT_PVH_MEMMAP) / sizeof(struct hvm_memmap_table_entry))
+#define PVH_MODLIST_STRINGS                                                                        \
+    (LAYOUT_PVH_MODLIST + PVH_MAX_MODULES * sizeof(struct hvm_modlist_entry))
+#define PVH_MEMMAP_MAX                                                                             \
+    ((LAYOUT_BOOT_GDT - LAYOUT_PVH_MEMMAP) / sizeof(struct hvm_memmap_table_entry))
 
 _Static_assert(PVH_MODLIST_STRINGS + sizeof(PVH_DTB_MODULE_CMDLINE) <= LAYOUT_PVH_MEMMAP,
                "PVH module list and its strings fit below the memory map");
@@ -36,10 +38,10 @@ static int pvh_write_modules(struct gmem *gm, const struct pvh_params *p, uint32
 
     memset(mods, 0, sizeof(mods));
     if (p->initrd_size)
-        mods[n++] = (struct hvm_modlist_entry){ .paddr = p->initrd_addr, .size = p->initrd_size };
+        mods[n++] = (struct hvm_modlist_entry){.paddr = p->initrd_addr, .size = p->initrd_size};
     if (p->dtb_size) {
         mods[n++] = (struct hvm_modlist_entry){
-            .paddr = p->dtb_addr, .size = p->dtb_size, .cmdline_paddr = PVH_MODLIST_STRINGS };
+            .paddr = p->dtb_addr, .size = p->dtb_size, .cmdline_paddr = PVH_MODLIST_STRINGS};
         if (gmem_write(gm, PVH_MODLIST_STRINGS, PVH_DTB_MODULE_CMDLINE,
                        sizeof(PVH_DTB_MODULE_CMDLINE)) < 0)
             return -EFAULT;
@@ -54,7 +56,7 @@ static int pvh_write_memmap(struct gmem *gm, const struct e820_map *map)
 
     memset(e, 0, sizeof(e));
     for (unsigned int i = 0; i < map->n; i++)
-        e[i] = (struct hvm_memmap_table_entry){ map->r[i].addr, map->r[i].size, map->r[i].type, 0 };
+        e[i] = (struct hvm_memmap_table_entry){map->r[i].addr, map->r[i].size, map->r[i].type, 0};
     return gmem_write(gm, LAYOUT_PVH_MEMMAP, e, map->n * sizeof(e[0]));
 }
 

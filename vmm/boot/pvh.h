@@ -17,9 +17,9 @@
 #include "e820.h"
 #include "gmem.h"
 
-#define PVH_START_MAGIC   0x336ec578
-#define PVH_START_VERSION 1
-#define PVH_MAX_MODULES   2
+#define PVH_START_MAGIC        0x336ec578
+#define PVH_START_VERSION      1
+#define PVH_MAX_MODULES        2
 #define PVH_DTB_MODULE_CMDLINE "dtb"
 
 struct hvm_start_info {
@@ -29,8 +29,8 @@ struct hvm_start_info {
     uint32_t nr_modules;
     uint64_t modlist_paddr;
     uint64_t cmdline_paddr;
-    uint64_t rsdp_paddr;     /* 0: no ACPI */
-    uint64_t memmap_paddr;   /* version 1 */
+    uint64_t rsdp_paddr;   /* 0: no ACPI */
+    uint64_t memmap_paddr; /* version 1 */
     uint32_t memmap_entries;
     uint32_t reserved;
 };
@@ -57,7 +57,7 @@ struct pvh_params {
     const char *cmdline;  /* final command line; "" for none */
     uint64_t initrd_addr; /* initrd_size 0: none */
     uint64_t initrd_size;
-    uint64_t dtb_addr;    /* dtb_size 0: none */
+    uint64_t dtb_addr; /* dtb_size 0: none */
     uint64_t dtb_size;
     const struct e820_map *e820;
 };
