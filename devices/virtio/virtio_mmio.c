@@ -149,15 +149,6 @@ void virtio_mmio_bus_device(struct virtio_mmio *t, struct bus_device *out)
     out->write = virtio_mmio_write;
 }
 
-int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t size)
-{
-    int n = snprintf(buf, size, "virtio_mmio.device=%lluK@%#llx:%u",
-                     (unsigned long long)VIRTIO_MMIO_WINDOW / 1024, (unsigned long long)t->base,
-                     t->line.gsi);
-
-    return n < 0 || (size_t)n >= size ? -ENOSPC : n;
-}
-
 static bool vmmio_params_ok(const struct virtio_mmio_params *p)
 {
     const struct virtio_dev_ops *ops = p->dev_ops;

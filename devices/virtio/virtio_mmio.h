@@ -7,7 +7,6 @@
 #ifndef MINIVMM_VIRTIO_MMIO_H
 #define MINIVMM_VIRTIO_MMIO_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 #include "bus.h"
@@ -61,12 +60,6 @@ void virtio_mmio_read(void *opaque, uint64_t offset, void *data, unsigned int le
 void virtio_mmio_write(void *opaque, uint64_t offset, const void *data, unsigned int len);
 /* Fills a bus_device for bus_register() covering [base, base + 0x1000). */
 void virtio_mmio_bus_device(struct virtio_mmio *t, struct bus_device *out);
-
-/*
- * Linux discovery without a device tree: writes "virtio_mmio.device=4K@0x<base>:<gsi>"
- * for the kernel command line. Returns the length, or -ENOSPC if buf is too small.
- */
-MUST_CHECK int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t size);
 
 /* The handle a device uses to signal (also given in struct virtio_activation). */
 const struct virtio_transport *virtio_mmio_transport(struct virtio_mmio *t);

@@ -186,15 +186,6 @@ Test(virtio_mmio, bus_device_covers_the_window)
     cr_assert_eq(v, 0x74726976);
 }
 
-Test(virtio_mmio, kernel_cmdline_entry)
-{
-    char buf[64], tiny[8];
-
-    cr_assert_eq(virtio_mmio_cmdline(h.t, buf, sizeof(buf)), (int)strlen(buf));
-    cr_assert_str_eq(buf, "virtio_mmio.device=4K@0xd0000000:5");
-    cr_assert_eq(virtio_mmio_cmdline(h.t, tiny, sizeof(tiny)), -ENOSPC);
-}
-
 Test(virtio_mmio, create_refuses_bad_params)
 {
     struct virtio_mmio_params p = {
