@@ -43,7 +43,10 @@ struct virtio_activation {
     const struct virtio_transport *transport;
 };
 
-/* The device's side. All callbacks are called with the transport's lock held. */
+/*
+ * The device's side. All callbacks are called with the transport's register lock held
+ * (from a vCPU thread); they may call the virtio_transport_ops, which never take it.
+ */
 struct virtio_dev_ops {
     const char *type;   /* "blk", "net", ... for logs */
     uint32_t device_id; /* 5 Device Types: 1 net, 2 blk, ... */

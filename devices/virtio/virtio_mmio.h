@@ -19,7 +19,7 @@
 /* One device per window; the machine spaces windows LAYOUT_VIRTIO_MMIO_SIZE apart. */
 #define VIRTIO_MMIO_WINDOW     0x1000
 #define VIRTIO_MMIO_MAX_QUEUES 64
-/* Guest mistakes logged per device; later ones are only counted (a fuzzing guest). */
+/* Messages (guest mistakes, failing activations) logged per device; later ones only counted. */
 #define VIRTIO_MMIO_LOG_LIMIT 16
 
 _Static_assert(VIRTIO_MMIO_WINDOW == LAYOUT_VIRTIO_MMIO_SIZE, "one device per layout window");
@@ -69,7 +69,10 @@ const struct virtio_transport *virtio_mmio_transport(struct virtio_mmio *t);
  * the driver is running, InterruptStatus gets the config bit and the line is pulsed.
  */
 int virtio_mmio_config_changed(struct virtio_mmio *t);
-/* The device failed after activation: DEVICE_NEEDS_RESET + config interrupt (2.1.2). */
+/*
+ * The device cannot go on (e.g. its back-end died): Status shows DEVICE_NEEDS_RESET
+ * until the driver resets, and once DRIVER_OK is set a config interrupt follows (2.1.2).
+ */
 void virtio_mmio_device_failed(struct virtio_mmio *t, const char *reason);
 /* Used-buffer notification for a queue the VMM itself serves. */
 int virtio_mmio_signal_queue(struct virtio_mmio *t, unsigned int queue);
