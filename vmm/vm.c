@@ -1,0 +1,403 @@
+/*
+ * The machine: builds a VM in named phases (memory, image, KVM, platform
+ * devices, virtio devices, vCPUs, event loop), runs it, and tears it down in
+ * reverse. The only place that knows the start-up and teardown order.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "cmdline.h"
+#include "cmos.h"
+#include "console.h"
+#include "cpuid.h"
+#include "dtb.h"
+#include "i8042.h"
+#include "layout.h"
+#include "pio_sink.h"
+#include "serial.h"
+#include "terminal.h"
+#include "testdev.h"
+#include "vm_devices.h"
+
+void vm_end(struct vm *vm, int status, const char *reason)
+{
+    int expected = 0;
+
+    if (!__atomic_compare_exchange_n(&vm->ended, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return;
+    vm->exit_status = status;
+    snprintf(vm->exit_reason, sizeof(vm->exit_reason), "%s", reason);
+    evloop_stop(&vm->loop);
+}
+
+static void vm_on_vcpu_stop(void *opaque, struct vcpu *v, enum vcpu_end why, const char *reason)
+{
+    (void)v;
+    vm_end(opaque, why == VCPU_END_ERROR ? VM_EXIT_ERROR : VM_EXIT_OK, reason);
+}
+
+static void vm_on_reset(void *opaque)
+{
+    vm_end(opaque, VM_EXIT_OK, "guest requested reset");
+}
+
+static void vm_on_test_finish(void *opaque, int status)
+{
+    char reason[64];
+
+    snprintf(reason, sizeof(reason), "test finished with status %d", status);
+    vm_end(opaque, status, reason);
+}
+
+/* Phase 1: guest RAM. */
+static int vm_setup_memory(struct vm *vm)
+{
+    int ret = gmem_create(&vm->gmem, vm->opts->memory, vm->opts->hugepages);
+
+    if (ret < 0)
+        log_err("cannot create %llu MiB of guest RAM%s: %s",
+                (unsigned long long)(vm->opts->memory >> 20),
+                vm->opts->hugepages ? " (hugepages)" : "", strerror(-ret));
+    return ret;
+}
+
+/* The device tree describing the machine (used by PVH images and --dump-dtb). */
+static int vm_build_dtb(struct vm *vm, const char *bootargs, void *buf, size_t size)
+{
+    struct dtb_range mem[GMEM_MAX_REGIONS];
+    struct dtb_virtio virtio[LAYOUT_VIRTIO_MMIO_MAX];
+    struct cmdline_dev devs[LAYOUT_VIRTIO_MMIO_MAX];
+    unsigned int ndevs = vm_devices_windows(vm, devs, LAYOUT_VIRTIO_MMIO_MAX);
+    struct dtb_machine m = {
+        .mem = mem,
+        .nmem = vm->gmem.nregions,
+        .virtio = virtio,
+        .nvirtio = ndevs,
+        .testdev = {LAYOUT_TESTDEV_BASE, LAYOUT_TESTDEV_SIZE},
+        .ncpus = vm->ncpus,
+        .bootargs = bootargs,
+    };
+
+    for (unsigned int i = 0; i < vm->gmem.nregions; i++)
+        mem[i] = (struct dtb_range){vm->gmem.regions[i].gpa, vm->gmem.regions[i].size};
+    for (unsigned int i = 0; i < ndevs; i++)
+        virtio[i] = (struct dtb_virtio){devs[i].base, devs[i].size, devs[i].gsi};
+    return dtb_build(&m, buf, size);
+}
+
+static int vm_dump_dtb(const char *path, const void *blob, size_t len)
+{
+    FILE *f = fopen(path, "wbe");
+
+    if (!f || fwrite(blob, 1, len, f) != len) {
+        int ret = -errno;
+        log_err("--dump-dtb %s: %s", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return ret ? ret : -EIO;
+    }
+    if (fclose(f) != 0) {
+        log_err("--dump-dtb %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+/* Phase 2: kernel, initrd, command line, device tree, boot tables. */
+static int vm_load_image(struct vm *vm, struct boot_entry *entry)
+{
+    struct cmdline_dev devs[LAYOUT_VIRTIO_MMIO_MAX];
+    unsigned int ndevs = vm_devices_windows(vm, devs, LAYOUT_VIRTIO_MMIO_MAX);
+    char *cmdline = malloc(LAYOUT_CMDLINE_MAX);
+    void *dtb = malloc(LAYOUT_DTB_MAX);
+    int dtb_len, ret = -ENOMEM;
+
+    if (!dtb || !cmdline)
+        goto out;
+    ret = cmdline_build(cmdline, LAYOUT_CMDLINE_MAX, vm->opts->serial != OPTIONS_SERIAL_NONE, devs,
+                        ndevs, vm->opts->cmdline);
+    if (ret < 0)
+        goto out;
+    dtb_len = vm_build_dtb(vm, cmdline, dtb, LAYOUT_DTB_MAX);
+    if (dtb_len < 0) {
+        ret = dtb_len;
+        log_err("cannot build the device tree: %s", strerror(-ret));
+        goto out;
+    }
+    if (vm->opts->dump_dtb) {
+        ret = vm_dump_dtb(vm->opts->dump_dtb, dtb, (size_t)dtb_len);
+        if (ret < 0)
+            goto out;
+    }
+    struct boot_config cfg = {
+        .kernel_path = vm->opts->kernel,
+        .initrd_path = vm->opts->initrd,
+        .cmdline = cmdline,
+        .ncpus = vm->ncpus,
+        .dtb = dtb,
+        .dtb_size = (size_t)dtb_len,
+    };
+    ret = boot_load(&cfg, &vm->gmem, entry);
+out:
+    free(cmdline);
+    free(dtb);
+    return ret;
+}
+
+/* Phase 3: the KVM VM with its irqchip, PIT and memory slots. */
+static int vm_setup_kvm(struct vm *vm)
+{
+    int ret = kvm_vm_create(&vm->kvm);
+
+    if (ret < 0)
+        return ret;
+    return kvm_vm_set_memory(&vm->kvm, &vm->gmem);
+}
+
+/* Phase 4: UART, i8042, CMOS clock, POST port, test-result device. */
+static int vm_setup_platform(struct vm *vm)
+{
+    int ret;
+
+    vm->serial_irq = (struct irq_line){.chip = &vm->kvm.irq_chip, .gsi = LAYOUT_IRQ_SERIAL};
+    struct serial_config sc = {
+        .irq = &vm->serial_irq,
+        .out_fd = vm->serial_out_fd,
+        .on_rx_drained = console_rx_drained,
+        .opaque = vm,
+    };
+    struct i8042_config kc = {.on_reset = vm_on_reset, .opaque = vm};
+
+    vm->serial = serial_create(&sc);
+    vm->i8042 = i8042_create(&kc);
+    vm->cmos = cmos_create(NULL);
+    vm->testdev = testdev_create(STDOUT_FILENO, vm_on_test_finish, vm);
+    if (!vm->serial || !vm->i8042 || !vm->cmos || !vm->testdev)
+        return -ENOMEM;
+    ret = serial_attach(vm->serial, &vm->pio, LAYOUT_PORT_COM1);
+    if (ret == 0)
+        ret = i8042_attach(vm->i8042, &vm->pio);
+    if (ret == 0)
+        ret = cmos_attach(vm->cmos, &vm->pio);
+    if (ret == 0)
+        ret = pio_sink_attach(&vm->post, &vm->pio, "post", PIO_SINK_POST_PORT, 1);
+    if (ret == 0)
+        ret = testdev_attach(vm->testdev, &vm->mmio, LAYOUT_TESTDEV_BASE);
+    if (ret < 0)
+        log_err("cannot place the platform devices: %s", strerror(-ret));
+    return ret;
+}
+
+static int vm_setup_bsp(struct vm *vm, const struct boot_entry *entry)
+{
+    struct vcpu *bsp = &vm->vcpus[0];
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+
+    if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0)
+        goto fail;
+    memset(&regs, 0, sizeof(regs));
+    boot_entry_apply(entry, &regs, &sregs);
+    if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0)
+        goto fail;
+    return 0;
+fail:
+    log_err("cannot set the boot CPU's registers: %s", strerror(errno));
+    return -errno;
+}
+
+/* Phase 6: vCPUs with their CPUID, platform state and (BSP) entry registers. */
+static int vm_setup_vcpus(struct vm *vm, const struct boot_entry *entry)
+{
+    struct cpuid_vcpu model = {
+        .model = vm->opts->cpu_model == OPTIONS_CPU_HOST ? CPUID_MODEL_HOST : CPUID_MODEL_BASELINE,
+        .ncpus = vm->ncpus,
+        .tsc_deadline = ioctl(vm->kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0,
+    };
+    size_t cpuid_size;
+    int ret;
+
+    if (vm->opts->cpu_model == OPTIONS_CPU_AUTO) {
+        model.model = vm->kvm.is_pvm ? CPUID_MODEL_BASELINE : CPUID_MODEL_HOST;
+        if (vm->kvm.is_pvm)
+            log_info("host KVM is PVM: using the baseline CPU model");
+    }
+    ret = kvm_vm_supported_cpuid(&vm->kvm, &vm->cpuid);
+    if (ret < 0)
+        return ret;
+    cpuid_size = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
+    struct kvm_cpuid2 *mine = malloc(cpuid_size);
+    if (!mine)
+        return -ENOMEM;
+    for (unsigned int i = 0; i < vm->ncpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+
+        ret = vcpu_create(v, &vm->kvm, i);
+        if (ret < 0)
+            break;
+        vm->vcpus_created = i + 1;
+        v->pio = &vm->pio;
+        v->mmio = &vm->mmio;
+        v->gm = &vm->gmem;
+        v->stop = vm_on_vcpu_stop;
+        v->stop_opaque = vm;
+        memcpy(mine, vm->cpuid, cpuid_size);
+        model.index = i;
+        ret = cpuid_filter(mine, &model);
+        if (ret == 0)
+            ret = vcpu_set_cpuid(v, mine);
+        if (ret == 0)
+            ret = vcpu_init_platform_state(v);
+        if (ret < 0)
+            break;
+    }
+    free(mine);
+    if (ret < 0)
+        return ret;
+    return vm_setup_bsp(vm, entry);
+}
+
+static void vm_on_watchdog(struct ev_handler *h, uint32_t events)
+{
+    struct vm *vm = container_of(h, struct vm, watchdog);
+    char reason[96];
+
+    (void)events;
+    snprintf(reason, sizeof(reason), "--timeout: the VM ran longer than %u s", vm->opts->timeout);
+    vm_end(vm, VM_EXIT_TIMEOUT, reason);
+}
+
+/* Phase 7: the event loop: console input, watchdog, device sockets. */
+static int vm_setup_loop(struct vm *vm)
+{
+    int ret = console_start_input(vm);
+
+    if (ret < 0 || vm->opts->timeout == 0)
+        return ret;
+    struct itimerspec its = {.it_value = {.tv_sec = vm->opts->timeout}};
+    vm->watchdog.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    vm->watchdog.cb = vm_on_watchdog;
+    if (vm->watchdog.fd < 0 || timerfd_settime(vm->watchdog.fd, 0, &its, NULL) < 0)
+        return -errno;
+    return evloop_add(&vm->loop, &vm->watchdog, EPOLLIN);
+}
+
+int vm_create(struct vm *vm, const struct options *opts)
+{
+    struct boot_entry entry;
+    int ret;
+
+    memset(vm, 0, sizeof(*vm));
+    vm->opts = opts;
+    vm->ncpus = opts->cpus;
+    vm->gmem.fd = -1;
+    vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
+    vm->loop.epfd = vm->loop.wake_fd = -1;
+    vm->watchdog.fd = -1;
+    vm->console_drained.fd = -1;
+    bus_init(&vm->pio, "pio");
+    bus_init(&vm->mmio, "mmio");
+
+    if ((ret = evloop_init(&vm->loop)) < 0)
+        return ret;
+    if ((ret = vm_devices_parse(vm)) < 0)
+        return ret;
+    if ((ret = vm_setup_memory(vm)) < 0)
+        return ret;
+    if ((ret = vm_load_image(vm, &entry)) < 0)
+        return ret;
+    if ((ret = console_open_output(vm)) < 0)
+        return ret;
+    if ((ret = vm_setup_kvm(vm)) < 0)
+        return ret;
+    if ((ret = vm_setup_platform(vm)) < 0)
+        return ret;
+    if ((ret = vm_devices_create(vm)) < 0)
+        return ret;
+    if ((ret = vm_setup_vcpus(vm, &entry)) < 0)
+        return ret;
+    return vm_setup_loop(vm);
+}
+
+static void vm_report_exits(struct vm *vm)
+{
+    struct vcpu_stats total = {0};
+
+    for (unsigned int i = 0; i < vm->vcpus_created; i++) {
+        total.exits += vm->vcpus[i].stats.exits;
+        total.io += vm->vcpus[i].stats.io;
+        total.mmio += vm->vcpus[i].stats.mmio;
+        total.other += vm->vcpus[i].stats.other;
+    }
+    log_info("exits to the VMM: %llu (port I/O %llu, MMIO %llu, other %llu)",
+             (unsigned long long)total.exits, (unsigned long long)total.io,
+             (unsigned long long)total.mmio, (unsigned long long)total.other);
+    vm_devices_report(vm);
+}
+
+int vm_run(struct vm *vm)
+{
+    int ret;
+
+    for (unsigned int i = 0; i < vm->vcpus_created; i++) {
+        ret = vcpu_start(&vm->vcpus[i]);
+        if (ret < 0) {
+            vm_end(vm, VM_EXIT_ERROR, "cannot start the vCPU threads");
+            break;
+        }
+    }
+    if (!__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE)) {
+        ret = evloop_run(&vm->loop);
+        if (ret < 0) {
+            char reason[96];
+            snprintf(reason, sizeof(reason), "event loop failed: %s", strerror(-ret));
+            vm_end(vm, VM_EXIT_ERROR, reason);
+        }
+    }
+    for (unsigned int i = 0; i < vm->vcpus_created; i++)
+        vcpu_request_stop(&vm->vcpus[i]);
+    for (unsigned int i = 0; i < vm->vcpus_created; i++)
+        vcpu_join(&vm->vcpus[i]);
+    terminal_restore();
+    if (vm->exit_status == VM_EXIT_OK)
+        log_info("%s", vm->exit_reason);
+    else
+        log_err("%s", vm->exit_reason);
+    vm_report_exits(vm);
+    return vm->exit_status;
+}
+
+/* Teardown: the reverse of vm_create, each step accepting a half-built part. */
+void vm_destroy(struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->vcpus_created; i++)
+        vcpu_destroy(&vm->vcpus[i]);
+    vm->vcpus_created = 0;
+    free(vm->cpuid);
+    vm->cpuid = NULL;
+    if (vm->watchdog.fd >= 0)
+        close(vm->watchdog.fd);
+    vm->watchdog.fd = -1;
+    vm_devices_destroy(vm);
+    testdev_destroy(vm->testdev);
+    cmos_destroy(vm->cmos);
+    i8042_destroy(vm->i8042);
+    serial_destroy(vm->serial);
+    vm->testdev = NULL;
+    vm->cmos = NULL;
+    vm->i8042 = NULL;
+    vm->serial = NULL;
+    kvm_vm_destroy(&vm->kvm);
+    console_close(vm);
+    gmem_destroy(&vm->gmem);
+    evloop_destroy(&vm->loop);
+}
