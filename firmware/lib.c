@@ -85,32 +85,3 @@ int strncmp(const char *a, const char *b, size_t n)
     }
     return 0;
 }
-
-static int digit_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return 99;
-}
-
-uint64_t lib_strtou64(const char *s, const char **end)
-{
-    unsigned int base = 10;
-    uint64_t v = 0;
-
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s += 2;
-    }
-    while (digit_value(*s) < (int)base) {
-        v = v * base + (uint64_t)digit_value(*s);
-        s++;
-    }
-    if (end)
-        *end = s;
-    return v;
-}

@@ -1,0 +1,17 @@
+/*
+ * The firmware's test programs, chosen by test=NAME on the command line. Each
+ * reports through report.h; main() calls report_finish() when it returns.
+ */
+#ifndef FW_TESTS_H
+#define FW_TESTS_H
+
+#include "machine.h"
+
+struct fw_test {
+    const char *name;
+    void (*run)(const struct machine *m);
+};
+
+void test_boot(const struct machine *m);
+
+#endif
