@@ -120,7 +120,7 @@ int console_start_input(struct vm *vm)
     vm->console_in.fd = STDIN_FILENO;
     vm->console_in.cb = console_on_input;
     vm->console_drained.fd = -1;
-    if (vm->opts->serial != OPTIONS_SERIAL_STDIO || fcntl(STDIN_FILENO, F_GETFD) < 0)
+    if (vm->opts->serial != OPTIONS_SERIAL_STDIO || !vm->stdin_open)
         return 0; /* stdin closed: fd 0 may be ours (a memfd, an eventfd...), never read it */
     vm->console_drained.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vm->console_drained.fd < 0)

@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -118,6 +119,9 @@ int main(int argc, char **argv)
     char err[256];
     int ret, status;
 
+    /* Decided before minivmm opens anything: later, fd 0 may be one of our own fds. */
+    bool stdin_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
+
     ret = options_parse(argc, argv, &opts, err, sizeof(err));
     if (ret == OPTIONS_HELP) {
         options_usage(stdout);
@@ -142,12 +146,14 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    ret = vm_create(&vm, &opts);
+    ret = vm_create(&vm, &opts, stdin_open);
     if (ret == 0) {
         sig.h.fd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
         sig.h.cb = main_on_signal;
-        if (sig.h.fd < 0 || evloop_add(&vm.loop, &sig.h, EPOLLIN) < 0)
+        if (sig.h.fd < 0 || evloop_add(&vm.loop, &sig.h, EPOLLIN) < 0) {
             ret = -errno;
+            log_err("cannot watch for signals: %s", strerror(errno));
+        }
     }
     status = ret == 0 ? vm_run(&vm) : VM_EXIT_ERROR;
     vm_destroy(&vm);

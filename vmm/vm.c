@@ -291,13 +291,14 @@ static int vm_setup_loop(struct vm *vm)
     return evloop_add(&vm->loop, &vm->watchdog, EPOLLIN);
 }
 
-int vm_create(struct vm *vm, const struct options *opts)
+int vm_create(struct vm *vm, const struct options *opts, bool stdin_open)
 {
     struct boot_entry entry;
     int ret;
 
     memset(vm, 0, sizeof(*vm));
     vm->opts = opts;
+    vm->stdin_open = stdin_open;
     vm->ncpus = opts->cpus;
     vm->gmem.fd = -1;
     vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;

@@ -61,6 +61,7 @@ struct vm {
     bool console_eof;
     bool console_escape; /* Ctrl-A seen on an interactive console */
     bool interactive;
+    bool stdin_open;
     struct ev_handler watchdog;
 
     int ended; /* first vm_end() wins */
@@ -68,7 +69,8 @@ struct vm {
     char exit_reason[256];
 };
 
-MUST_CHECK int vm_create(struct vm *vm, const struct options *opts);
+/* stdin_open: fd 0 was open when minivmm started (main checks before opening anything). */
+MUST_CHECK int vm_create(struct vm *vm, const struct options *opts, bool stdin_open);
 /* Runs until the guest or an error ends the VM; returns the process exit status. */
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm); /* accepts a half-built vm */
