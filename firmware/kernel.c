@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "apic.h"
+#include "clock.h"
 #include "console.h"
 #include "io.h"
 #include "report.h"
@@ -101,6 +102,7 @@ void kmain(uint32_t start_info)
     idt_install();
     paging_protect_kernel();
     apic_init();
+    clock_init();
     trap_enter_user(umain, (uint64_t)(user_stack + sizeof(user_stack) - 8), start_info);
 }
 

@@ -4,6 +4,7 @@
  */
 #include "args.h"
 #include "console.h"
+#include "heap.h"
 #include "lib.h"
 #include "machine.h"
 #include "report.h"
@@ -12,6 +13,7 @@
 
 static const struct fw_test fw_tests[] = {
     {"boot", test_boot},
+    {"blk", prog_blk},
 };
 
 static struct machine machine;
@@ -42,6 +44,7 @@ void umain(uint64_t start_info)
         report_fail("no usable boot information (PVH start info / device tree): %d", err);
         report_finish();
     }
+    heap_init(&machine);
     console_printf("fw: cmdline '%s'\n", machine.cmdline);
     if (!args_get(machine.cmdline, "test", name, sizeof(name)))
         memcpy(name, "boot", sizeof("boot"));

@@ -53,10 +53,13 @@ static void dev_command(enum testdev_cmd cmd, const char *text, size_t len, uint
     mmio_write32(rep.base + TESTDEV_REG_CMD, cmd);
 }
 
+/* The device prints the line; without one, the console carries it in the same format. */
 static void line(enum testdev_cmd cmd, const char *kind, const char *text)
 {
-    dev_command(cmd, text, strlen(text), 0);
-    console_printf("%s %s %s %s\n", rep.base ? "fw:" : "MINIVMM-TEST", rep.test, kind, text);
+    if (rep.base)
+        dev_command(cmd, text, strlen(text), 0);
+    else
+        console_printf("MINIVMM-TEST %s %s %s\n", rep.test, kind, text);
 }
 
 void report_begin(const char *test)
@@ -120,9 +123,11 @@ void report_assert_failed(const char *file, unsigned int line_no, const char *ex
     text[flen] = '\0';
     memcpy(text + flen + 1, expr, elen);
     rep.fails++;
-    dev_command(TESTDEV_CMD_ASSERT, text, flen + 1 + elen, line_no);
-    console_printf("%s %s FAIL assertion at %s:%u: %s\n", rep.base ? "fw:" : "MINIVMM-TEST",
-                   rep.test, file, line_no, expr);
+    if (rep.base)
+        dev_command(TESTDEV_CMD_ASSERT, text, flen + 1 + elen, line_no);
+    else
+        console_printf("MINIVMM-TEST %s FAIL assertion at %s:%u: %s\n", rep.test, file, line_no,
+                       expr);
     report_finish();
 }
 
@@ -130,7 +135,9 @@ void report_finish(void)
 {
     int status = rep.fails ? 1 : rep.passes ? 0 : 2;
 
-    dev_command(TESTDEV_CMD_FINISH, "", 0, 0);
-    console_printf("%s %s FINISH %d\n", rep.base ? "fw:" : "MINIVMM-TEST", rep.test, status);
+    if (rep.base)
+        dev_command(TESTDEV_CMD_FINISH, "", 0, 0);
+    else
+        console_printf("MINIVMM-TEST %s FINISH %d\n", rep.test, status);
     power_off((uint32_t)status);
 }

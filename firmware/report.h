@@ -1,10 +1,9 @@
 /*
  * Test results, as the firmware reports them: through the test-result device
- * (devices/testdev.h) when the machine has one, and always as human lines on
- * the serial console. Without the device (e.g. under QEMU) the console lines
- * use the same "MINIVMM-TEST <test> <KIND> <text>" format minivmm prints, and
- * report_finish() ends the run through isa-debug-exit (port FW_DEBUG_EXIT_PORT,
- * QEMU exit code = status * 2 + 1) or, failing that, a halt.
+ * (devices/testdev.h) when the machine has one; otherwise (e.g. under QEMU) as
+ * serial console lines in the same "MINIVMM-TEST <test> <KIND> <text>" format
+ * minivmm prints. report_finish() then ends the run through isa-debug-exit
+ * (port FW_DEBUG_EXIT_PORT, QEMU exit code = status * 2 + 1) or a halt.
  */
 #ifndef FW_REPORT_H
 #define FW_REPORT_H

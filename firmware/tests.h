@@ -13,5 +13,6 @@ struct fw_test {
 };
 
 void test_boot(const struct machine *m);
+void prog_blk(const struct machine *m);
 
 #endif
