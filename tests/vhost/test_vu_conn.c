@@ -267,7 +267,7 @@ static void *listen_later(void *arg)
     return NULL;
 }
 
-Test(vu_conn, connect_retries_until_the_backend_listens, .timeout = 10)
+Test(vu_conn, connect_retries_until_the_backend_listens)
 {
     char dir[] = "/tmp/vu-conn-XXXXXX";
     struct late_listener l;

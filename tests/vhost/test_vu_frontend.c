@@ -47,7 +47,7 @@ static void expect_sequence(struct harness *h, unsigned int from, const uint32_t
     cr_expect_not(fake_backend_msg(&h->fb, from + n, &m), "extra message %u", m.request);
 }
 
-Test(vu_frontend, startup_sequence_modern, .timeout = 20)
+Test(vu_frontend, startup_sequence_modern)
 {
     static const uint32_t want[] = {
         VU_REQ_GET_FEATURES,       VU_REQ_GET_PROTOCOL_FEATURES, VU_REQ_SET_PROTOCOL_FEATURES,
@@ -77,7 +77,7 @@ Test(vu_frontend, startup_sequence_modern, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, legacy_backend_without_bit30, .timeout = 20)
+Test(vu_frontend, legacy_backend_without_bit30)
 {
     struct fb_config cfg = {.features = H_DEV_FEATURE | VU_BIT(VU_F_VERSION_1), .queue_num = 1};
     struct harness h;
@@ -85,6 +85,8 @@ Test(vu_frontend, legacy_backend_without_bit30, .timeout = 20)
     uint32_t base;
 
     h_connect(&h, &cfg, NULL);
+    /* No REPLY_ACK: SET_OWNER is fire and forget, so wait for the fake to see it. */
+    cr_assert(fake_backend_wait(&h.fb, VU_REQ_SET_OWNER, 1, 2000));
     cr_expect_eq(fake_backend_count(&h.fb, 0), 2); /* GET_FEATURES, SET_OWNER */
     cr_expect_eq(vu_frontend_protocol_features(h.fe), 0);
     cr_expect_not_null(vu_frontend_migration_blocker(h.fe));
@@ -97,7 +99,7 @@ Test(vu_frontend, legacy_backend_without_bit30, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, backend_reads_guest_memory, .timeout = 20)
+Test(vu_frontend, backend_reads_guest_memory)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;
@@ -117,7 +119,7 @@ Test(vu_frontend, backend_reads_guest_memory, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, two_regions_with_mmap_offset, .timeout = 20)
+Test(vu_frontend, two_regions_with_mmap_offset)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_region r[2];
@@ -144,7 +146,7 @@ Test(vu_frontend, two_regions_with_mmap_offset, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, mem_table_checked_locally, .timeout = 20)
+Test(vu_frontend, mem_table_checked_locally)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_region r[9];
@@ -167,7 +169,7 @@ Test(vu_frontend, mem_table_checked_locally, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, features_put_bit30_back_and_refuse_unoffered, .timeout = 20)
+Test(vu_frontend, features_put_bit30_back_and_refuse_unoffered)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;
@@ -186,7 +188,7 @@ Test(vu_frontend, features_put_bit30_back_and_refuse_unoffered, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, start_ring_sequence_and_initial_kick, .timeout = 20)
+Test(vu_frontend, start_ring_sequence_and_initial_kick)
 {
     static const uint32_t want[] = {
         VU_REQ_SET_VRING_NUM,  VU_REQ_SET_VRING_BASE, VU_REQ_SET_VRING_ADDR,
@@ -235,7 +237,7 @@ Test(vu_frontend, start_ring_sequence_and_initial_kick, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, start_ring_checked_locally, .timeout = 20)
+Test(vu_frontend, start_ring_checked_locally)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_ring_cfg r;
@@ -261,7 +263,7 @@ Test(vu_frontend, start_ring_checked_locally, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, stop_returns_base_and_restart_resends_all, .timeout = 20)
+Test(vu_frontend, stop_returns_base_and_restart_resends_all)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_ring_cfg r;
@@ -293,7 +295,7 @@ Test(vu_frontend, stop_returns_base_and_restart_resends_all, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, nofd_exactly_when_no_fd, .timeout = 20)
+Test(vu_frontend, nofd_exactly_when_no_fd)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_ring_cfg r;
@@ -315,7 +317,7 @@ Test(vu_frontend, nofd_exactly_when_no_fd, .timeout = 20)
     h_fini(&h); /* the fake checks bit 8 against the fds on every message */
 }
 
-Test(vu_frontend, multiqueue_every_ring, .timeout = 20)
+Test(vu_frontend, multiqueue_every_ring)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_frontend_opts o = h_opts();
@@ -336,7 +338,7 @@ Test(vu_frontend, multiqueue_every_ring, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, multiqueue_backend_too_small, .timeout = 20)
+Test(vu_frontend, multiqueue_backend_too_small)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_frontend_opts o = h_opts();
@@ -354,7 +356,7 @@ Test(vu_frontend, multiqueue_backend_too_small, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, no_mq_means_one_queue, .timeout = 20)
+Test(vu_frontend, no_mq_means_one_queue)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_frontend_opts o = h_opts();
@@ -368,7 +370,7 @@ Test(vu_frontend, no_mq_means_one_queue, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend, connect_failure_is_reported, .timeout = 20)
+Test(vu_frontend, connect_failure_is_reported)
 {
     struct vu_frontend_opts o = h_opts();
     struct vu_frontend *fe;
@@ -397,7 +399,7 @@ Test(vu_frontend, bad_options_refused)
     vu_frontend_destroy(NULL);
 }
 
-Test(vu_frontend, server_mode_accepts_a_backend, .timeout = 20)
+Test(vu_frontend, server_mode_accepts_a_backend)
 {
     char dir[] = "/tmp/vu-srv-XXXXXX";
     char path[64];
@@ -422,7 +424,7 @@ Test(vu_frontend, server_mode_accepts_a_backend, .timeout = 20)
     rmdir(dir);
 }
 
-Test(vu_frontend, reconnect_reinitialises_and_sees_shrunk_features, .timeout = 20)
+Test(vu_frontend, reconnect_reinitialises_and_sees_shrunk_features)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;

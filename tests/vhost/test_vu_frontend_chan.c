@@ -39,7 +39,7 @@ static bool readable(int fd)
     return poll(&p, 1, 100) == 1;
 }
 
-Test(vu_frontend_chan, config_change_with_need_reply_is_answered, .timeout = 20)
+Test(vu_frontend_chan, config_change_with_need_reply_is_answered)
 {
     struct vu_wire_hdr hdr;
     struct harness h;
@@ -63,7 +63,7 @@ Test(vu_frontend_chan, config_change_with_need_reply_is_answered, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_chan, config_change_without_need_reply_gets_no_reply, .timeout = 20)
+Test(vu_frontend_chan, config_change_without_need_reply_gets_no_reply)
 {
     struct harness h;
     int chan;
@@ -81,7 +81,7 @@ Test(vu_frontend_chan, config_change_without_need_reply_gets_no_reply, .timeout 
     h_fini(&h);
 }
 
-Test(vu_frontend_chan, unknown_requests_are_refused_and_fds_closed, .timeout = 20)
+Test(vu_frontend_chan, unknown_requests_are_refused_and_fds_closed)
 {
     static const uint32_t reqs[] = {VU_BREQ_IOTLB_MSG, VU_BREQ_VRING_HOST_NOTIFIER_MSG,
                                     VU_BREQ_SHMEM_MAP, 77};
@@ -112,7 +112,7 @@ Test(vu_frontend_chan, unknown_requests_are_refused_and_fds_closed, .timeout = 2
     h_fini(&h);
 }
 
-Test(vu_frontend_chan, shared_object_lookup_always_answered, .timeout = 20)
+Test(vu_frontend_chan, shared_object_lookup_always_answered)
 {
     struct harness h;
     struct vu_wire_hdr hdr;
@@ -129,7 +129,7 @@ Test(vu_frontend_chan, shared_object_lookup_always_answered, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_chan, malformed_flags_are_a_protocol_error, .timeout = 20)
+Test(vu_frontend_chan, malformed_flags_are_a_protocol_error)
 {
     struct harness h;
 
@@ -145,7 +145,7 @@ Test(vu_frontend_chan, malformed_flags_are_a_protocol_error, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_chan, eof_is_reported, .timeout = 20)
+Test(vu_frontend_chan, eof_is_reported)
 {
     struct harness h;
 
@@ -159,7 +159,7 @@ Test(vu_frontend_chan, eof_is_reported, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_chan, hung_sender_times_out, .timeout = 20)
+Test(vu_frontend_chan, hung_sender_times_out)
 {
     struct vu_frontend_opts o = h_opts();
     struct fb_config cfg = h_cfg_all();
@@ -179,7 +179,7 @@ Test(vu_frontend_chan, hung_sender_times_out, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_chan, no_channel_without_backend_req, .timeout = 20)
+Test(vu_frontend_chan, no_channel_without_backend_req)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;

@@ -23,7 +23,7 @@ static uint64_t last_u64(struct harness *h, uint32_t req, struct fb_msg *m)
     return v;
 }
 
-Test(vu_frontend_dev, config_round_trip, .timeout = 20)
+Test(vu_frontend_dev, config_round_trip)
 {
     struct fb_config cfg = h_cfg_all();
     uint8_t out[8] = {1, 2, 3, 4, 5, 6, 7, 8}, in[8] = {0};
@@ -41,7 +41,7 @@ Test(vu_frontend_dev, config_round_trip, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, config_needs_the_feature, .timeout = 20)
+Test(vu_frontend_dev, config_needs_the_feature)
 {
     struct fb_config cfg = h_cfg_all();
     uint8_t buf[4];
@@ -56,7 +56,7 @@ Test(vu_frontend_dev, config_needs_the_feature, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, inflight_get_and_set, .timeout = 20)
+Test(vu_frontend_dev, inflight_get_and_set)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_inflight inf;
@@ -83,7 +83,7 @@ Test(vu_frontend_dev, inflight_get_and_set, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, reset_device_forgets_rings, .timeout = 20)
+Test(vu_frontend_dev, reset_device_forgets_rings)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_ring_cfg r;
@@ -103,7 +103,7 @@ Test(vu_frontend_dev, reset_device_forgets_rings, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, reset_without_reset_device_is_unsupported, .timeout = 20)
+Test(vu_frontend_dev, reset_without_reset_device_is_unsupported)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;
@@ -116,7 +116,7 @@ Test(vu_frontend_dev, reset_without_reset_device_is_unsupported, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, status_round_trip, .timeout = 20)
+Test(vu_frontend_dev, status_round_trip)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;
@@ -129,7 +129,7 @@ Test(vu_frontend_dev, status_round_trip, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, status_reply_above_a_byte_is_a_protocol_error, .timeout = 20)
+Test(vu_frontend_dev, status_reply_above_a_byte_is_a_protocol_error)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;
@@ -187,17 +187,17 @@ static void logging_round(bool reply_u64)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, dirty_logging_dpdk_style_reply, .timeout = 20)
+Test(vu_frontend_dev, dirty_logging_dpdk_style_reply)
 {
     logging_round(false);
 }
 
-Test(vu_frontend_dev, dirty_logging_libvhost_user_style_reply, .timeout = 20)
+Test(vu_frontend_dev, dirty_logging_libvhost_user_style_reply)
 {
     logging_round(true);
 }
 
-Test(vu_frontend_dev, logging_without_reply_ack_uses_a_barrier, .timeout = 20)
+Test(vu_frontend_dev, logging_without_reply_ack_uses_a_barrier)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_dirty_log log;
@@ -222,7 +222,7 @@ Test(vu_frontend_dev, logging_without_reply_ack_uses_a_barrier, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, migration_blocker_without_log_shmfd, .timeout = 20)
+Test(vu_frontend_dev, migration_blocker_without_log_shmfd)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_dirty_log log = {.fd = -1};
@@ -236,7 +236,7 @@ Test(vu_frontend_dev, migration_blocker_without_log_shmfd, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, device_state_transfer, .timeout = 20)
+Test(vu_frontend_dev, device_state_transfer)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_ring_cfg r;
@@ -268,7 +268,7 @@ Test(vu_frontend_dev, device_state_transfer, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, add_and_remove_memory_regions, .timeout = 20)
+Test(vu_frontend_dev, add_and_remove_memory_regions)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_region lo, hi;
@@ -295,7 +295,7 @@ Test(vu_frontend_dev, add_and_remove_memory_regions, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, mem_slots_need_the_feature, .timeout = 20)
+Test(vu_frontend_dev, mem_slots_need_the_feature)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;
@@ -308,7 +308,7 @@ Test(vu_frontend_dev, mem_slots_need_the_feature, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_dev, rarp_and_mtu, .timeout = 20)
+Test(vu_frontend_dev, rarp_and_mtu)
 {
     static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
     struct fb_config cfg = h_cfg_all();

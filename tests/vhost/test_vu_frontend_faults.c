@@ -37,32 +37,32 @@ static void expect_reply_fault(enum fb_fault f, uint32_t req, int want)
     h_fini(&h);
 }
 
-Test(vu_frontend_faults, reply_without_reply_flag, .timeout = 20)
+Test(vu_frontend_faults, reply_without_reply_flag)
 {
     expect_reply_fault(FB_FAULT_BAD_FLAGS, VU_REQ_GET_FEATURES, -EPROTO);
 }
 
-Test(vu_frontend_faults, reply_with_wrong_request_id, .timeout = 20)
+Test(vu_frontend_faults, reply_with_wrong_request_id)
 {
     expect_reply_fault(FB_FAULT_WRONG_REQ, VU_REQ_GET_PROTOCOL_FEATURES, -EPROTO);
 }
 
-Test(vu_frontend_faults, reply_with_wrong_size, .timeout = 20)
+Test(vu_frontend_faults, reply_with_wrong_size)
 {
     expect_reply_fault(FB_FAULT_BAD_SIZE, VU_REQ_GET_QUEUE_NUM, -EPROTO);
 }
 
-Test(vu_frontend_faults, garbage_reply, .timeout = 20)
+Test(vu_frontend_faults, garbage_reply)
 {
     expect_reply_fault(FB_FAULT_GARBAGE, VU_REQ_GET_MAX_MEM_SLOTS, -EPROTO);
 }
 
-Test(vu_frontend_faults, short_reply_then_close, .timeout = 20)
+Test(vu_frontend_faults, short_reply_then_close)
 {
     expect_reply_fault(FB_FAULT_SHORT, VU_REQ_GET_FEATURES, -ECONNRESET);
 }
 
-Test(vu_frontend_faults, hung_backend_times_out, .timeout = 20)
+Test(vu_frontend_faults, hung_backend_times_out)
 {
     struct timespec t0, t1;
     struct harness h;
@@ -80,7 +80,7 @@ Test(vu_frontend_faults, hung_backend_times_out, .timeout = 20)
     h_fini_lenient(&h);
 }
 
-Test(vu_frontend_faults, refusal_keeps_the_session, .timeout = 20)
+Test(vu_frontend_faults, refusal_keeps_the_session)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;
@@ -162,14 +162,14 @@ static void disconnect_at_every_message(const struct fb_config *base_cfg, bool a
     }
 }
 
-Test(vu_frontend_faults, disconnect_at_every_message_with_reply_ack, .timeout = 60)
+Test(vu_frontend_faults, disconnect_at_every_message_with_reply_ack)
 {
     struct fb_config cfg = h_cfg_all();
 
     disconnect_at_every_message(&cfg, true);
 }
 
-Test(vu_frontend_faults, disconnect_at_every_message_without_reply_ack, .timeout = 60)
+Test(vu_frontend_faults, disconnect_at_every_message_without_reply_ack)
 {
     struct fb_config cfg = h_cfg_all();
 
@@ -177,7 +177,7 @@ Test(vu_frontend_faults, disconnect_at_every_message_without_reply_ack, .timeout
     disconnect_at_every_message(&cfg, false);
 }
 
-Test(vu_frontend_faults, disconnect_at_every_message_2017_backend, .timeout = 60)
+Test(vu_frontend_faults, disconnect_at_every_message_2017_backend)
 {
     struct fb_config cfg = h_cfg_2017();
 

@@ -62,7 +62,7 @@ static unsigned int exercise_everything(struct harness *h)
     return refused;
 }
 
-Test(vu_frontend_profile, profile_2017_sends_only_seed_requests, .timeout = 20)
+Test(vu_frontend_profile, profile_2017_sends_only_seed_requests)
 {
     struct fb_config cfg = h_cfg_all(); /* offers every protocol bit */
     struct vu_frontend_opts o = opts_2017();
@@ -85,7 +85,7 @@ Test(vu_frontend_profile, profile_2017_sends_only_seed_requests, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_profile, modern_profile_uses_modern_requests, .timeout = 20)
+Test(vu_frontend_profile, modern_profile_uses_modern_requests)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;
@@ -97,7 +97,7 @@ Test(vu_frontend_profile, modern_profile_uses_modern_requests, .timeout = 20)
     h_fini(&h);
 }
 
-Test(vu_frontend_profile, memfd_on_fd_0_is_sent, .timeout = 20)
+Test(vu_frontend_profile, memfd_on_fd_0_is_sent)
 {
     struct fb_config cfg = h_cfg_all();
     struct harness h;
@@ -125,7 +125,7 @@ Test(vu_frontend_profile, memfd_on_fd_0_is_sent, .timeout = 20)
     close(fd);
 }
 
-Test(vu_frontend_profile, kick_eventfd_on_fd_0_is_sent, .timeout = 20)
+Test(vu_frontend_profile, kick_eventfd_on_fd_0_is_sent)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_ring_cfg r;
@@ -154,7 +154,7 @@ Test(vu_frontend_profile, kick_eventfd_on_fd_0_is_sent, .timeout = 20)
     close(efd);
 }
 
-Test(vu_frontend_profile, trace_every_message_both_ways, .timeout = 20)
+Test(vu_frontend_profile, trace_every_message_both_ways)
 {
     struct fb_config cfg = h_cfg_all();
     struct vu_frontend_opts o = h_opts();
