@@ -122,7 +122,7 @@ static int read_msg(struct fake_backend *fb, int fd, struct rx *m)
     return 1;
 }
 
-static int send_raw(int fd, const struct vu_wire_hdr *hdr, const void *payload, size_t len,
+int fb_send_raw(int fd, const struct vu_wire_hdr *hdr, const void *payload, size_t len,
                     int pass_fd)
 {
     union {
@@ -153,7 +153,7 @@ int fb_reply(struct fake_backend *fb, uint32_t req, const void *payload, uint32_
 {
     struct vu_wire_hdr hdr = {.request = req, .flags = VU_REPLY_FLAGS, .size = size};
 
-    return send_raw(fb->conn_fd, &hdr, payload, size, pass_fd);
+    return fb_send_raw(fb->conn_fd, &hdr, payload, size, pass_fd);
 }
 
 /* Applies a reply fault; returns true if the normal handling must be skipped. */
@@ -171,22 +171,22 @@ static bool apply_fault(struct fake_backend *fb, const struct rx *m, enum fb_fau
         return true;
     case FB_FAULT_GARBAGE:
         hdr = (struct vu_wire_hdr){.request = 0xdeadbeef, .flags = 0x5a5a5a5a, .size = ~0u};
-        send_raw(fb->conn_fd, &hdr, NULL, 0, -1);
+        fb_send_raw(fb->conn_fd, &hdr, NULL, 0, -1);
         return true;
     case FB_FAULT_WRONG_REQ:
         hdr.request = m->hdr.request + 1;
-        send_raw(fb->conn_fd, &hdr, &zero, 8, -1);
+        fb_send_raw(fb->conn_fd, &hdr, &zero, 8, -1);
         return true;
     case FB_FAULT_BAD_FLAGS:
         hdr.flags = VU_VERSION;
-        send_raw(fb->conn_fd, &hdr, &zero, 8, -1);
+        fb_send_raw(fb->conn_fd, &hdr, &zero, 8, -1);
         return true;
     case FB_FAULT_BAD_SIZE:
         hdr.size = 4;
-        send_raw(fb->conn_fd, &hdr, &zero, 4, -1);
+        fb_send_raw(fb->conn_fd, &hdr, &zero, 4, -1);
         return true;
     case FB_FAULT_SHORT:
-        send_raw(fb->conn_fd, &hdr, &zero, 4, -1);
+        fb_send_raw(fb->conn_fd, &hdr, &zero, 4, -1);
         close_fd(&fb->conn_fd);
         return true;
     case FB_FAULT_NACK:
@@ -404,174 +404,3 @@ void fake_backend_stop(struct fake_backend *fb)
     pthread_mutex_destroy(&fb->lock);
 }
 
-void fake_backend_set_fault(struct fake_backend *fb, enum fb_fault f, unsigned int at,
-                            uint32_t req)
-{
-    pthread_mutex_lock(&fb->lock);
-    fb->cfg.fault = f;
-    fb->cfg.fault_at = at;
-    fb->cfg.fault_req = req;
-    pthread_mutex_unlock(&fb->lock);
-}
-
-static unsigned int count_locked(struct fake_backend *fb, uint32_t req)
-{
-    unsigned int n = 0;
-
-    for (unsigned int i = 0; i < fb->nlog; i++)
-        n += req == 0 || fb->log[i].request == req;
-    return n;
-}
-
-bool fake_backend_wait(struct fake_backend *fb, uint32_t req, unsigned int count,
-                       int timeout_ms)
-{
-    struct timespec until;
-    bool ok;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&fb->lock);
-    while (count_locked(fb, req) < count)
-        if (pthread_cond_timedwait(&fb->cond, &fb->lock, &until) == ETIMEDOUT)
-            break;
-    ok = count_locked(fb, req) >= count;
-    pthread_mutex_unlock(&fb->lock);
-    return ok;
-}
-
-unsigned int fake_backend_count(struct fake_backend *fb, uint32_t req)
-{
-    unsigned int n;
-
-    pthread_mutex_lock(&fb->lock);
-    n = count_locked(fb, req);
-    pthread_mutex_unlock(&fb->lock);
-    return n;
-}
-
-bool fake_backend_msg(struct fake_backend *fb, unsigned int i, struct fb_msg *out)
-{
-    bool ok;
-
-    pthread_mutex_lock(&fb->lock);
-    ok = i < fb->nlog;
-    if (ok)
-        *out = fb->log[i];
-    pthread_mutex_unlock(&fb->lock);
-    return ok;
-}
-
-bool fake_backend_last(struct fake_backend *fb, uint32_t req, struct fb_msg *out)
-{
-    bool ok = false;
-
-    pthread_mutex_lock(&fb->lock);
-    for (unsigned int i = fb->nlog; i-- > 0;) {
-        if (fb->log[i].request == req) {
-            *out = fb->log[i];
-            ok = true;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&fb->lock);
-    return ok;
-}
-
-unsigned int fake_backend_violations(struct fake_backend *fb)
-{
-    unsigned int n;
-
-    pthread_mutex_lock(&fb->lock);
-    n = fb->nviolations;
-    pthread_mutex_unlock(&fb->lock);
-    return n;
-}
-
-const char *fake_backend_violation(struct fake_backend *fb, unsigned int i)
-{
-    return i < fb->nviolations ? fb->violations[i] : "";
-}
-
-const void *fake_backend_gpa(struct fake_backend *fb, uint64_t gpa, size_t len)
-{
-    const void *p = NULL;
-
-    pthread_mutex_lock(&fb->lock);
-    for (unsigned int i = 0; i < fb->nregions; i++) {
-        const struct fb_region *r = &fb->regions[i];
-
-        if (gpa >= r->r.gpa && gpa - r->r.gpa <= r->r.size && len <= r->r.size - (gpa - r->r.gpa)) {
-            p = r->map + r->r.mmap_offset + (gpa - r->r.gpa);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&fb->lock);
-    return p;
-}
-
-int fake_backend_kick_fd(struct fake_backend *fb, unsigned int q)
-{
-    int fd;
-
-    pthread_mutex_lock(&fb->lock);
-    fd = q < FB_MAX_RINGS ? fb->kick_fd[q] : -1;
-    pthread_mutex_unlock(&fb->lock);
-    return fd;
-}
-
-int fake_backend_call_fd(struct fake_backend *fb, unsigned int q)
-{
-    int fd;
-
-    pthread_mutex_lock(&fb->lock);
-    fd = q < FB_MAX_RINGS ? fb->call_fd[q] : -1;
-    pthread_mutex_unlock(&fb->lock);
-    return fd;
-}
-
-int fake_backend_chan_send(struct fake_backend *fb, uint32_t req, uint32_t flags,
-                           const void *payload, uint32_t size, int fd)
-{
-    struct vu_wire_hdr hdr = {.request = req, .flags = flags, .size = size};
-    int chan;
-
-    pthread_mutex_lock(&fb->lock);
-    chan = fb->chan_fd;
-    pthread_mutex_unlock(&fb->lock);
-    if (chan < 0)
-        return -ENOTCONN;
-    return send_raw(chan, &hdr, payload, size, fd) < 0 ? -errno : 0;
-}
-
-int fake_backend_chan_reply(struct fake_backend *fb, struct vu_wire_hdr *hdr, uint64_t *val)
-{
-    struct pollfd p;
-    int chan;
-
-    pthread_mutex_lock(&fb->lock);
-    chan = fb->chan_fd;
-    pthread_mutex_unlock(&fb->lock);
-    p = (struct pollfd){.fd = chan, .events = POLLIN};
-    if (chan < 0)
-        return -ENOTCONN;
-    if (poll(&p, 1, 2000) != 1)
-        return -ETIMEDOUT;
-    if (read(chan, hdr, sizeof(*hdr)) != sizeof(*hdr))
-        return -EPROTO;
-    if (hdr->size != sizeof(*val) || read(chan, val, sizeof(*val)) != sizeof(*val))
-        return -EPROTO;
-    return 0;
-}
-
-void fake_backend_chan_close(struct fake_backend *fb)
-{
-    pthread_mutex_lock(&fb->lock);
-    close_fd(&fb->chan_fd);
-    pthread_mutex_unlock(&fb->lock);
-}

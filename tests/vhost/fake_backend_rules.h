@@ -1,7 +1,7 @@
 /*
  * Internal to the fake back-end: the request checks (what strict back-ends reject) and the
  * request handlers, kept apart from the socket and thread plumbing in fake_backend.c.
- * All of these run with fb->lock held.
+ * fb_check_request, fb_handle and fb_reset_session run with fb->lock held.
  */
 #ifndef MINIVMM_TESTS_FAKE_BACKEND_RULES_H
 #define MINIVMM_TESTS_FAKE_BACKEND_RULES_H
@@ -10,6 +10,9 @@
 
 void fb_violation(struct fake_backend *fb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* One sendmsg of header + payload with an optional fd. 0 or -1. */
+int fb_send_raw(int fd, const struct vu_wire_hdr *hdr, const void *payload, size_t len,
+                int pass_fd);
 /* Sends a reply (flags REPLY|VERSION) on the main connection, with an optional fd. */
 int fb_reply(struct fake_backend *fb, uint32_t req, const void *payload, uint32_t size,
              int pass_fd);
