@@ -98,20 +98,26 @@ int vu_conn_connect(struct vu_conn *c, const char *path, int retry_ms, int timeo
     if (ret < 0)
         return ret;
     for (;;) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        /* Non-blocking: connecting to a listener with a full backlog must not block. */
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
         if (fd < 0)
             return -errno;
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+                ret = -errno;
+                close(fd);
+                return ret;
+            }
             vu_conn_init(c, fd, timeout_ms);
             return 0;
         }
         ret = -errno;
         close(fd);
-        /* The back-end may not be listening yet: only these are worth retrying. */
+        /* The back-end may not be listening yet (or is busy): only these are worth retrying. */
         if (ret != -ENOENT && ret != -ECONNREFUSED && ret != -EAGAIN && ret != -EINTR)
             return ret;
-        if (now_ms() >= give_up)
+        if (retry_ms >= 0 && now_ms() >= give_up)
             return ret;
         nanosleep(&(struct timespec){.tv_nsec = CONNECT_RETRY_STEP_MS * 1000000L}, NULL);
     }

@@ -39,7 +39,8 @@ struct vu_msg {
 
 /* Adopts an already connected socket (e.g. one end of a socketpair). */
 void vu_conn_init(struct vu_conn *c, int fd, int timeout_ms);
-/* Connects to a listening back-end; retries refused/missing sockets for up to retry_ms. */
+/* Connects to a listening back-end; retries a missing, refusing or busy socket for up to
+ * retry_ms (0: one attempt; < 0: until it works). */
 VU_MUST_CHECK int vu_conn_connect(struct vu_conn *c, const char *path, int retry_ms,
                                   int timeout_ms);
 /* Listens on path (a stale socket file there is replaced); returns the listening fd. */

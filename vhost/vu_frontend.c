@@ -217,7 +217,7 @@ static int negotiate_protocol(struct vu_frontend *fe)
     ret = vu_req_set_protocol_features(&fe->conn, fe->proto, VU_WAIT_NONE);
     if (ret < 0)
         return vu_frontend_req_failed(fe, ret, "SET_PROTOCOL_FEATURES");
-    vu_log(VU_LOG_DEBUG, "%s: protocol features %s", fe->name,
+    vu_log(VU_LOG_INFO, "%s: protocol features %s", fe->name,
            vu_name_protocol_features(fe->proto, names, sizeof(names)));
     return 0;
 }

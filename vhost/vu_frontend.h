@@ -47,7 +47,9 @@ struct vu_frontend_opts {
      * the back-end's: virtqueues for blk, queue pairs for net. 0 counts as 1. */
     unsigned int num_queues;
     int reply_timeout_ms;    /* 0: VU_DEFAULT_TIMEOUT_MS; < 0: wait forever */
-    int connect_timeout_ms;  /* client: keep retrying; server: wait for the back-end. 0: once */
+    /* Client: how long to keep retrying the connect; server: how long to wait for the
+     * back-end. 0: one attempt / only a back-end already waiting; < 0: no limit. */
+    int connect_timeout_ms;
     FILE *trace;             /* every message, both directions, one line each; NULL: off */
     void (*config_changed)(void *opaque); /* BACKEND_CONFIG_CHANGE_MSG */
     void *opaque;
@@ -162,7 +164,9 @@ VU_MUST_CHECK int vu_frontend_set_inflight(struct vu_frontend *fe, const struct 
 /* RESET_DEVICE (or RESET_OWNER in the 2017 profile); -EOPNOTSUPP when neither applies.
  * Afterwards rings are stopped and features and memory table must be sent again. */
 VU_MUST_CHECK int vu_frontend_reset(struct vu_frontend *fe);
-/* VIRTIO device status byte (STATUS). */
+/* VIRTIO device status byte (STATUS). QEMU sends SET_STATUS(...|FEATURES_OK) after
+ * SET_FEATURES and SET_STATUS(...|DRIVER_OK) once the rings run, and 0 on reset; vDPA-style
+ * back-ends rely on it. Devices do the same when the feature is negotiated. */
 VU_MUST_CHECK int vu_frontend_set_status(struct vu_frontend *fe, uint8_t status);
 VU_MUST_CHECK int vu_frontend_get_status(struct vu_frontend *fe, uint8_t *status);
 

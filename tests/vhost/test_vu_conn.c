@@ -318,3 +318,23 @@ Test(vu_conn, listen_replaces_a_stale_socket_only)
     cr_expect_eq(vu_conn_connect(&c, "", 0, 100), -EINVAL);
     rmdir(dir);
 }
+
+Test(vu_conn, busy_listener_does_not_block_connect)
+{
+    char dir[] = "/tmp/vu-conn-XXXXXX";
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct vu_conn first, second;
+    int lfd;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(lfd, 0), 0); /* a back-end that never accepts: backlog fills at once */
+    cr_assert_eq(vu_conn_connect(&first, sa.sun_path, 0, 100), 0);
+    cr_expect_eq(vu_conn_connect(&second, sa.sun_path, 100, 100), -EAGAIN);
+    vu_conn_close(&first);
+    close(lfd);
+    unlink(sa.sun_path);
+    rmdir(dir);
+}
