@@ -1,6 +1,6 @@
 /*
  * vhost-user tracer: decodes one message into one line ("vhost-user[blk0] fe>be
- * SET_VRING_NUM(8) flags=0x1[v1] size=8 index=0 num=256 fds=-"). Payloads are decoded by shape;
+ * SET_VRING_NUM(8) flags=0x1[v1] size=8 { index=0 num=256 } fds=-"). Payloads are decoded by shape;
  * a payload whose size does not fit its shape is shown as hex so a bad peer is visible.
  */
 #include "vu_trace.h"
@@ -268,8 +268,11 @@ void vu_trace_msg(FILE *f, const char *tag, bool sent, bool backend_chan,
         s = backend_shape(hdr->request, reply);
     else
         s = reply ? reply_shape(hdr->request, hdr->size) : request_shape(hdr->request);
-    if (hdr->size <= VU_PAYLOAD_MAX)
+    if (hdr->size && hdr->size <= VU_PAYLOAD_MAX) {
+        put(&l, " {");
         put_payload(&l, s, p, hdr->size);
+        put(&l, " }");
+    }
     if (nfds == 0) {
         put(&l, " fds=-");
     } else {

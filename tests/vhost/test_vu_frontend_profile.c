@@ -172,8 +172,8 @@ Test(vu_frontend_profile, trace_every_message_both_ways)
     fflush(f);
     cr_expect_neq(strstr(text, "vhost-user[test0] fe>be GET_FEATURES(1) flags=0x1[v1]"), NULL,
                   "%s", text);
-    cr_expect_neq(strstr(text, "be>fe GET_FEATURES(1) flags=0x5[v1|REPLY] size=8 u64="), NULL);
-    cr_expect_neq(strstr(text, "SET_MEM_TABLE(5) flags=0x9[v1|NEED_REPLY] size=40 nregions=1"),
+    cr_expect_neq(strstr(text, "be>fe GET_FEATURES(1) flags=0x5[v1|REPLY] size=8 { u64="), NULL);
+    cr_expect_neq(strstr(text, "SET_MEM_TABLE(5) flags=0x9[v1|NEED_REPLY] size=40 { nregions=1"),
                   NULL);
     for (const char *p = text; (p = strchr(p, '\n')); p++)
         lines++;

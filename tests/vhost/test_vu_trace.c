@@ -40,17 +40,17 @@ Test(vu_trace, requests_are_decoded)
     char *s;
 
     s = line(true, false, VU_REQ_SET_VRING_ADDR, VU_VERSION, &a, sizeof(a), NULL, 0);
-    EXPECT_IN(s, "vhost-user[dev0] fe>be SET_VRING_ADDR(9) flags=0x1[v1] size=40 index=1 "
-                 "flags=0x1 desc=0x1000 used=0x3000 avail=0x2000 log=0x9000 fds=-\n");
+    EXPECT_IN(s, "vhost-user[dev0] fe>be SET_VRING_ADDR(9) flags=0x1[v1] size=40 { index=1 "
+                 "flags=0x1 desc=0x1000 used=0x3000 avail=0x2000 log=0x9000 } fds=-\n");
     s = line(true, false, VU_REQ_SET_VRING_KICK, VU_VERSION, &kick, 8, NULL, 0);
-    EXPECT_IN(s, "index=2 nofd fds=-");
+    EXPECT_IN(s, "{ index=2 nofd } fds=-");
     s = line(true, false, VU_REQ_SET_MEM_TABLE, VU_VERSION | VU_FLAG_NEED_REPLY, &t, 40, fds, 1);
     EXPECT_IN(s, "flags=0x9[v1|NEED_REPLY]");
-    EXPECT_IN(s, "nregions=1 padding=0 {gpa=0x0 size=0x8000000 uaddr=0x7f00 mmap_offset=0x0} "
+    EXPECT_IN(s, "{ nregions=1 padding=0 {gpa=0x0 size=0x8000000 uaddr=0x7f00 mmap_offset=0x0} } "
                  "fds=0");
     s = line(false, false, VU_REQ_GET_VRING_BASE, VU_REPLY_FLAGS, &(struct vu_wire_vring_state){1, 9},
              8, fds, 2);
-    EXPECT_IN(s, "be>fe GET_VRING_BASE(11) flags=0x5[v1|REPLY] size=8 index=1 num=9 fds=0,7");
+    EXPECT_IN(s, "be>fe GET_VRING_BASE(11) flags=0x5[v1|REPLY] size=8 { index=1 num=9 } fds=0,7");
 }
 
 Test(vu_trace, odd_payloads_and_channel)
@@ -59,7 +59,7 @@ Test(vu_trace, odd_payloads_and_channel)
     char *s;
 
     s = line(false, false, VU_REQ_GET_FEATURES, VU_REPLY_FLAGS, junk, 5, NULL, 0);
-    EXPECT_IN(s, "size=5 data=deadbeef01");
+    EXPECT_IN(s, "size=5 { data=deadbeef01 }");
     s = line(true, false, VU_REQ_SET_VRING_ADDR, VU_VERSION, junk, 5, NULL, 0);
     EXPECT_IN(s, "data=deadbeef01"); /* too short for a vring address */
     s = line(false, false, 99, VU_VERSION, NULL, 0, NULL, 0);
@@ -68,7 +68,7 @@ Test(vu_trace, odd_payloads_and_channel)
              NULL, 0);
     EXPECT_IN(s, "chan be>fe BACKEND_CONFIG_CHANGE_MSG(2)");
     s = line(true, true, VU_BREQ_CONFIG_CHANGE_MSG, VU_REPLY_FLAGS, &(uint64_t){0}, 8, NULL, 0);
-    EXPECT_IN(s, "chan fe>be BACKEND_CONFIG_CHANGE_MSG(2) flags=0x5[v1|REPLY] size=8 u64=0x0");
+    EXPECT_IN(s, "chan fe>be BACKEND_CONFIG_CHANGE_MSG(2) flags=0x5[v1|REPLY] size=8 { u64=0x0 }");
 }
 
 Test(vu_trace, argument_parsing)
