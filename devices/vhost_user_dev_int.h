@@ -1,0 +1,77 @@
+/*
+ * Internal to vhost_user_dev*.c: the device's state and the helpers its files share.
+ * vhost_user_dev.c builds the device and serves config space; vhost_user_dev_run.c starts and
+ * stops the back-end's rings and watches its sockets.
+ *
+ * Locking: `lock` serialises the session (vu_frontend is single-threaded). vCPU threads take
+ * it inside the transport's callbacks (transport lock -> device lock); the event loop only
+ * ever try-locks it and otherwise leaves a "poke" for the holder, who services the sockets
+ * when it unlocks (vud_unlock). With the device lock held we only call the transport's
+ * lock-free signals (config_changed, device_failed), never its register functions.
+ */
+#ifndef MINIVMM_VHOST_USER_DEV_INT_H
+#define MINIVMM_VHOST_USER_DEV_INT_H
+
+#include <pthread.h>
+
+#include "vhost_user_dev.h"
+
+struct vhost_user_dev {
+    char name[32];
+    const struct vhost_user_type *type;
+    struct vhost_user_spec spec;
+    struct vhost_user_machine m;
+    struct virtio_dev_ops ops; /* per device: the generic kind's device id comes from the SPEC */
+    unsigned int num_queues;
+    unsigned int queue_size;
+    uint32_t config_size;
+    struct virtio_mmio *mmio;
+    struct vu_frontend *fe;
+
+    pthread_mutex_t lock; /* protects everything below */
+    bool lock_init;
+    int poke;             /* __atomic: the event loop saw activity while the lock was taken */
+    struct ev_handler sock_h; /* the session's main socket */
+    struct ev_handler chan_h; /* the back-end channel */
+    bool sock_watched;
+    bool chan_watched;
+    bool broken;          /* the session was lost; the next DRIVER_OK reconnects */
+    bool config_dirty;    /* CONFIG_CHANGE_MSG arrived: re-read the config space */
+    uint64_t features;    /* offered to the guest; stable from creation */
+    uint8_t config[VU_CONFIG_MAX_SIZE];
+    uint64_t failures;
+    uint64_t reconnects;
+};
+
+/* Transport feature bits a vhost-user device may pass through (split rings only). */
+#define VUD_TRANSPORT_FEATURES                                                                 \
+    (VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |                     \
+     VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_IN_ORDER) |                          \
+     VIRTIO_BIT(VIRTIO_F_ORDER_PLATFORM))
+
+/* vhost_user_dev.c */
+/*
+ * Connected session -> features to offer and config space, through the kind's hook. Logs.
+ * config_change: only the config is wanted (CONFIG_CHANGE_MSG).
+ */
+MUST_CHECK int vud_negotiate(struct vhost_user_dev *d, uint64_t *features, uint8_t *config,
+                             bool config_change);
+
+/* vhost_user_dev_run.c */
+void vud_lock(struct vhost_user_dev *d);
+/* Unlocks, then services what the event loop left while the lock was held. */
+void vud_unlock(struct vhost_user_dev *d);
+/* Starts watching the session's sockets in the event loop. */
+MUST_CHECK int vud_watch(struct vhost_user_dev *d);
+void vud_unwatch(struct vhost_user_dev *d);
+/* The session is lost or unusable: disconnect and stop watching (lock held). */
+void vud_broken(struct vhost_user_dev *d);
+/* Same, and tell the guest: DEVICE_NEEDS_RESET with one log line (lock held). */
+void vud_fail(struct vhost_user_dev *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+MUST_CHECK int vud_activate(void *opaque, const struct virtio_activation *act);
+void vud_reset(void *opaque);
+/* vu_frontend's config_changed callback (lock held, inside handle_backend_msg). */
+void vud_config_changed(void *opaque);
+
+#endif
