@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# End-to-end test of one firmware program against its real back-end:
+#   fw_test.sh VMM PROGRAM     VMM: minivmm, or qemu (QEMU microvm, the reference)
+# Needs /dev/kvm: without it the test skips (77) locally and FAILS when CI=true.
+# Environment (set by meson): FW_ELF, MINIVMM, CHECK_BLK_IMAGE; MINIVMM_KEEP=1
+# keeps the work directory; MINIVMM_TIMEOUT_SCALE multiplies timeouts.
+set -u
+vmm=$1
+prog=$2
+: "${FW_ELF:?}" "${MINIVMM:?}" "${CHECK_BLK_IMAGE:?}"
+scale=${MINIVMM_TIMEOUT_SCALE:-1}
+timeout_s=$((30 * scale))
+
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "FAIL: /dev/kvm is not usable and CI=true: KVM tests must run in CI" >&2
+        exit 1
+    fi
+    echo "SKIP: /dev/kvm is not usable" >&2
+    exit 77
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/minivmm-fw-$prog.XXXXXX")
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    if [ -n "${MINIVMM_KEEP:-}" ] || [ "${failed:-1}" != 0 ]; then
+        echo "# work directory kept: $work" >&2
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    echo "--- guest output:" >&2
+    cat "$work/out" >&2 2>/dev/null
+    exit 1
+}
+
+# Starts a back-end in the background and waits for its socket.
+start_backend() {
+    local sock=$1
+    shift
+    "$@" >"$work/backend.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do
+        [ -S "$sock" ] && return 0
+        sleep 0.05
+    done
+    cat "$work/backend.log" >&2
+    fail "back-end did not create $sock"
+}
+
+qemu_cpu=host,-xsave,-cx16,-popcnt,-movbe,-bmi1,-bmi2,-abm,-adx,-fsgsbase,-rdpid,-invpcid,-pcid
+qemu_cpu=$qemu_cpu,-smap,-smep,-pku,-umip,-rdrand,-rdseed,-arch-capabilities
+
+# run_guest CMDLINE [vhost-user-blk SOCK]: boots the firmware, sets status (the test's).
+run_guest() {
+    local cmdline=$1 dev=${2:-} sock=${3:-} rc
+    if [ "$vmm" = qemu ]; then
+        local args=(-M microvm,acpi=off -enable-kvm -cpu "$qemu_cpu" -m 64M -nographic
+                    -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4
+                    -kernel "$FW_ELF" -append "$cmdline")
+        if [ "$dev" = vhost-user-blk ]; then
+            args+=(-object memory-backend-memfd,id=mem,size=64M,share=on -numa node,memdev=mem
+                   -chardev "socket,id=c,path=$sock" -device vhost-user-blk,chardev=c
+                   -global virtio-mmio.force-legacy=false)
+        fi
+        timeout "$timeout_s" qemu-system-x86_64 "${args[@]}" >"$work/out" 2>&1 </dev/null
+        rc=$?
+        # isa-debug-exit: QEMU exits with status * 2 + 1
+        if [ $((rc % 2)) = 1 ]; then status=$(((rc - 1) / 2)); else status=rc$rc; fi
+    else
+        local args=(--kernel "$FW_ELF" --memory 64M --cmdline "$cmdline" --timeout "$timeout_s")
+        [ -n "$dev" ] && args+=(--device "$dev,socket=$sock")
+        timeout "$((timeout_s + 5))" "$MINIVMM" "${args[@]}" >"$work/out" 2>&1 </dev/null
+        status=$?
+    fi
+}
+
+expect_pass() {
+    grep -q "^MINIVMM-TEST $prog PASS" "$work/out" || fail "no PASS line from test=$prog"
+    ! grep -q "^MINIVMM-TEST .* FAIL" "$work/out" || fail "a FAIL line from test=$prog"
+    [ "$status" = 0 ] || fail "exit status $status, want 0"
+}
+
+case $prog in
+boot)
+    run_guest "test=boot"
+    expect_pass
+    ;;
+blk)
+    truncate -s 8M "$work/disk.img"
+    start_backend "$work/blk.sock" qemu-storage-daemon \
+        --blockdev "driver=file,node-name=f,filename=$work/disk.img" \
+        --export "type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path=$work/blk.sock,writable=on"
+    run_guest "test=blk start=100 sectors=2048 chunk=16 qd=8 seed=0x1234" vhost-user-blk "$work/blk.sock"
+    expect_pass
+    "$CHECK_BLK_IMAGE" "$work/disk.img" 100 2048 0x1234 || fail "the image does not hold the pattern"
+    ;;
+*)
+    fail "unknown program $prog"
+    ;;
+esac
+failed=0
+echo "ok - test=$prog under $vmm"
+grep "^MINIVMM-TEST" "$work/out"
