@@ -14,6 +14,7 @@
 static const struct fw_test fw_tests[] = {
     {"boot", test_boot},
     {"blk", prog_blk},
+    {"mmio-fuzz", prog_mmio_fuzz},
 };
 
 static struct machine machine;

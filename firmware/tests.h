@@ -14,5 +14,6 @@ struct fw_test {
 
 void test_boot(const struct machine *m);
 void prog_blk(const struct machine *m);
+void prog_mmio_fuzz(const struct machine *m);
 
 #endif
