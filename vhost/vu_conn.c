@@ -326,8 +326,8 @@ int vu_conn_recv(struct vu_conn *c, struct vu_msg *msg)
         goto fail;
     c->received++;
     if (c->trace)
-        vu_trace_msg(c->trace, c->tag, false, c->backend_chan, &msg->hdr, &msg->payload,
-                     msg->fds, msg->nfds);
+        vu_trace_msg(c->trace, c->tag, false, c->backend_chan, &msg->hdr, &msg->payload, msg->fds,
+                     msg->nfds);
     return 0;
 
 fail:

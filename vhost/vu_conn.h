@@ -21,13 +21,13 @@
 #include "vu_wire.h"
 
 struct vu_conn {
-    int fd;             /* -1 when closed */
-    int timeout_ms;     /* bound on one whole read or write; < 0 waits forever */
-    bool backend_chan;  /* ids come from the back-end table (names in the trace) */
-    FILE *trace;        /* NULL: tracing off */
-    const char *tag;    /* label in trace lines, e.g. the device name; may be NULL */
-    uint64_t sent;      /* messages written */
-    uint64_t received;  /* messages read */
+    int fd;            /* -1 when closed */
+    int timeout_ms;    /* bound on one whole read or write; < 0 waits forever */
+    bool backend_chan; /* ids come from the back-end table (names in the trace) */
+    FILE *trace;       /* NULL: tracing off */
+    const char *tag;   /* label in trace lines, e.g. the device name; may be NULL */
+    uint64_t sent;     /* messages written */
+    uint64_t received; /* messages read */
 };
 
 struct vu_msg {

@@ -15,16 +15,16 @@
 #include <unistd.h>
 
 /* Protocol features each profile implements and will acknowledge. */
-#define PF_2017                                                                                \
-    (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_LOG_SHMFD) | VU_BIT(VU_PF_RARP) |                         \
-     VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_NET_MTU))
-#define PF_MODERN                                                                              \
-    (PF_2017 | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_CONFIG) |                             \
-     VU_BIT(VU_PF_INFLIGHT_SHMFD) | VU_BIT(VU_PF_RESET_DEVICE) |                               \
-     VU_BIT(VU_PF_CONFIGURE_MEM_SLOTS) | VU_BIT(VU_PF_STATUS) | VU_BIT(VU_PF_DEVICE_STATE))
+#define PF_2017                                                                                    \
+    (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_LOG_SHMFD) | VU_BIT(VU_PF_RARP) | VU_BIT(VU_PF_REPLY_ACK) |   \
+     VU_BIT(VU_PF_NET_MTU))
+#define PF_MODERN                                                                                  \
+    (PF_2017 | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_CONFIG) | VU_BIT(VU_PF_INFLIGHT_SHMFD) |   \
+     VU_BIT(VU_PF_RESET_DEVICE) | VU_BIT(VU_PF_CONFIGURE_MEM_SLOTS) | VU_BIT(VU_PF_STATUS) |       \
+     VU_BIT(VU_PF_DEVICE_STATE))
 
 /* Bits of the VIRTIO feature word that belong to vhost, not to the guest. */
-#define VHOST_ONLY_FEATURES                                                                    \
+#define VHOST_ONLY_FEATURES                                                                        \
     (VU_BIT(VU_F_PROTOCOL_FEATURES) | VU_BIT(VU_F_LOG_ALL) | VU_BIT(VU_F_IOMMU_PLATFORM))
 
 static void record(struct vu_frontend *fe, int err, const char *fmt, va_list ap)
@@ -374,8 +374,7 @@ int vu_frontend_set_features(struct vu_frontend *fe, uint64_t features)
     if (unoffered)
         return vu_frontend_fail(fe, -EINVAL, "SET_FEATURES: 0x%llx not offered by the back-end",
                                 (unsigned long long)unoffered);
-    if (vu_frontend_any_ring_started(fe) &&
-        features_word(fe, features, fe->logging) != fe->acked)
+    if (vu_frontend_any_ring_started(fe) && features_word(fe, features, fe->logging) != fe->acked)
         return vu_frontend_fail(fe, -EBUSY, "SET_FEATURES: rings are running");
     return vu_frontend_send_features(fe, features, fe->logging);
 }

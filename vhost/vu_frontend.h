@@ -46,11 +46,11 @@ struct vu_frontend_opts {
     /* Queues the device needs, checked against GET_QUEUE_NUM (1 without MQ). The unit is
      * the back-end's: virtqueues for blk, queue pairs for net. 0 counts as 1. */
     unsigned int num_queues;
-    int reply_timeout_ms;    /* 0: VU_DEFAULT_TIMEOUT_MS; < 0: wait forever */
+    int reply_timeout_ms; /* 0: VU_DEFAULT_TIMEOUT_MS; < 0: wait forever */
     /* Client: how long to keep retrying the connect; server: how long to wait for the
      * back-end. 0: one attempt / only a back-end already waiting; < 0: no limit. */
     int connect_timeout_ms;
-    FILE *trace;             /* every message, both directions, one line each; NULL: off */
+    FILE *trace; /* every message, both directions, one line each; NULL: off */
     void (*config_changed)(void *opaque); /* BACKEND_CONFIG_CHANGE_MSG */
     void *opaque;
 };
@@ -65,16 +65,16 @@ struct vu_region {
 };
 
 struct vu_ring_cfg {
-    uint32_t index; /* vring index, < 256 */
-    uint32_t num;   /* ring size, 1..32768 */
-    uint32_t base;  /* next avail index to process (the value a previous stop returned) */
+    uint32_t index;      /* vring index, < 256 */
+    uint32_t num;        /* ring size, 1..32768 */
+    uint32_t base;       /* next avail index to process (the value a previous stop returned) */
     uint64_t desc_uaddr; /* VMM user addresses, each ring inside one region */
     uint64_t avail_uaddr;
     uint64_t used_uaddr;
-    uint64_t used_gpa;   /* guest-physical used ring: where dirty logging marks used writes */
-    int kick_fd;         /* eventfd written on guest kicks (the KVM ioeventfd); -1: back-end polls */
-    int call_fd;         /* eventfd the back-end signals (the KVM irqfd); -1: front-end polls */
-    int err_fd;          /* -1: SET_VRING_ERR not sent */
+    uint64_t used_gpa; /* guest-physical used ring: where dirty logging marks used writes */
+    int kick_fd;       /* eventfd written on guest kicks (the KVM ioeventfd); -1: back-end polls */
+    int call_fd;       /* eventfd the back-end signals (the KVM irqfd); -1: front-end polls */
+    int err_fd;        /* -1: SET_VRING_ERR not sent */
 };
 
 struct vu_inflight {
@@ -86,7 +86,7 @@ struct vu_inflight {
 };
 
 struct vu_frontend_stats {
-    uint64_t sent;          /* messages on the main socket, all sessions of this object */
+    uint64_t sent; /* messages on the main socket, all sessions of this object */
     uint64_t received;
     uint64_t chan_received; /* back-end channel requests handled */
     uint64_t chan_sent;     /* replies on the back-end channel */
@@ -152,8 +152,8 @@ bool vu_frontend_ring_started(const struct vu_frontend *fe, uint32_t index);
 /* Device config space (CONFIG): size 1..256. flags: VU_CONFIG_FLAG_WRITABLE or _MIGRATION. */
 VU_MUST_CHECK int vu_frontend_get_config(struct vu_frontend *fe, uint32_t offset, void *buf,
                                          uint32_t size);
-VU_MUST_CHECK int vu_frontend_set_config(struct vu_frontend *fe, uint32_t offset,
-                                         const void *buf, uint32_t size, uint32_t flags);
+VU_MUST_CHECK int vu_frontend_set_config(struct vu_frontend *fe, uint32_t offset, const void *buf,
+                                         uint32_t size, uint32_t flags);
 
 /* Inflight tracking (INFLIGHT_SHMFD), after SET_FEATURES. Keep the buffer across reconnects
  * and hand it back with set_inflight on every new session, before starting rings. */

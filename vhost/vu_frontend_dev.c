@@ -32,8 +32,8 @@ int vu_frontend_get_config(struct vu_frontend *fe, uint32_t offset, void *buf, u
     return 0;
 }
 
-int vu_frontend_set_config(struct vu_frontend *fe, uint32_t offset, const void *buf,
-                           uint32_t size, uint32_t flags)
+int vu_frontend_set_config(struct vu_frontend *fe, uint32_t offset, const void *buf, uint32_t size,
+                           uint32_t flags)
 {
     int ret = vu_frontend_gate(fe, VU_PF_CONFIG, VU_REQ_SET_CONFIG);
 
@@ -104,7 +104,8 @@ int vu_frontend_reset(struct vu_frontend *fe)
     if (ret < 0)
         return ret;
     if (!has_reset_device && fe->profile != VU_PROFILE_2017)
-        return vu_frontend_fail(fe, -EOPNOTSUPP, "RESET_DEVICE: protocol feature "
+        return vu_frontend_fail(fe, -EOPNOTSUPP,
+                                "RESET_DEVICE: protocol feature "
                                 "RESET_DEVICE not negotiated");
     ret = vu_req_send(&fe->conn, req, vu_frontend_wait(fe, false), NULL, 0, NULL, 0);
     if (ret < 0)
@@ -159,8 +160,7 @@ int vu_frontend_set_device_state_fd(struct vu_frontend *fe, uint32_t direction, 
     /* State moves only while the device is suspended: every ring stopped. */
     if (vu_frontend_any_ring_started(fe))
         return vu_frontend_fail(fe, -EBUSY, "SET_DEVICE_STATE_FD: rings are running");
-    ret = vu_req_set_device_state_fd(&fe->conn, direction, VU_DEVSTATE_PHASE_STOPPED, fd,
-                                     reply_fd);
+    ret = vu_req_set_device_state_fd(&fe->conn, direction, VU_DEVSTATE_PHASE_STOPPED, fd, reply_fd);
     if (ret < 0)
         return vu_frontend_req_failed(fe, ret, "SET_DEVICE_STATE_FD direction=%u", direction);
     return 0;

@@ -9,7 +9,7 @@
 #include "vu_frontend.h"
 #include "vu_req.h"
 
-#define VU_FE_MAX_REGIONS 32u /* regions we track; SET_MEM_TABLE itself allows 8 */
+#define VU_FE_MAX_REGIONS 32u  /* regions we track; SET_MEM_TABLE itself allows 8 */
 #define VU_FE_MAX_SLOTS   512u /* QEMU's cap on GET_MAX_MEM_SLOTS */
 #define VU_FE_NO_GATE     (-1)
 
@@ -34,13 +34,13 @@ struct vu_frontend {
     /* Session. */
     int listen_fd;
     struct vu_conn conn;
-    struct vu_conn chan;     /* back-end channel, fd -1 without BACKEND_REQ */
-    uint64_t features;       /* GET_FEATURES */
-    uint64_t proto_offered;  /* GET_PROTOCOL_FEATURES */
-    uint64_t proto;          /* negotiated */
+    struct vu_conn chan;    /* back-end channel, fd -1 without BACKEND_REQ */
+    uint64_t features;      /* GET_FEATURES */
+    uint64_t proto_offered; /* GET_PROTOCOL_FEATURES */
+    uint64_t proto;         /* negotiated */
     uint64_t max_queues;
     uint64_t max_mem_slots;
-    uint64_t acked;          /* last SET_FEATURES value, vhost-only bits included */
+    uint64_t acked; /* last SET_FEATURES value, vhost-only bits included */
     bool features_set;
     bool mem_set;
     bool log_base_set;
@@ -50,7 +50,7 @@ struct vu_frontend {
     struct vu_fe_ring rings[VU_MAX_RINGS];
 
     struct vu_frontend_stats totals; /* of earlier sessions */
-    char err[320]; /* name (64) + what (192) + strerror */
+    char err[320];                   /* name (64) + what (192) + strerror */
 };
 
 /* Records, logs (once) and returns err. Does not touch the session. */

@@ -20,25 +20,29 @@ static int check_region(struct vu_frontend *fe, const struct vu_region *r, const
     struct stat st;
 
     if (r->fd < 0)
-        return vu_frontend_fail(fe, -EBADF, "%s: region gpa=0x%llx has no fd (guest RAM must "
-                                "be a shared memfd or file)", req, (unsigned long long)r->gpa);
+        return vu_frontend_fail(fe, -EBADF,
+                                "%s: region gpa=0x%llx has no fd (guest RAM must "
+                                "be a shared memfd or file)",
+                                req, (unsigned long long)r->gpa);
     if (r->size == 0 || r->gpa + r->size < r->gpa || r->uaddr + r->size < r->uaddr ||
         r->mmap_offset + r->size < r->mmap_offset)
-        return vu_frontend_fail(fe, -EINVAL, "%s: region gpa=0x%llx size=0x%llx is empty or "
-                                "wraps", req, (unsigned long long)r->gpa,
-                                (unsigned long long)r->size);
+        return vu_frontend_fail(fe, -EINVAL,
+                                "%s: region gpa=0x%llx size=0x%llx is empty or "
+                                "wraps",
+                                req, (unsigned long long)r->gpa, (unsigned long long)r->size);
     /* Back-ends map mmap_offset + size from offset 0 of the fd. */
     if (fstat(r->fd, &st) < 0)
         return vu_frontend_fail(fe, -errno, "%s: fstat region fd %d", req, r->fd);
     if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < r->mmap_offset + r->size)
-        return vu_frontend_fail(fe, -EINVAL, "%s: region gpa=0x%llx: fd %d is shorter than "
-                                "mmap_offset + size", req, (unsigned long long)r->gpa, r->fd);
+        return vu_frontend_fail(fe, -EINVAL,
+                                "%s: region gpa=0x%llx: fd %d is shorter than "
+                                "mmap_offset + size",
+                                req, (unsigned long long)r->gpa, r->fd);
     for (unsigned int i = 0; i < n; i++) {
         if (overlaps(r->gpa, r->size, others[i].gpa, others[i].size) ||
             overlaps(r->uaddr, r->size, others[i].uaddr, others[i].size))
-            return vu_frontend_fail(fe, -EINVAL, "%s: region gpa=0x%llx overlaps gpa=0x%llx",
-                                    req, (unsigned long long)r->gpa,
-                                    (unsigned long long)others[i].gpa);
+            return vu_frontend_fail(fe, -EINVAL, "%s: region gpa=0x%llx overlaps gpa=0x%llx", req,
+                                    (unsigned long long)r->gpa, (unsigned long long)others[i].gpa);
     }
     return 0;
 }

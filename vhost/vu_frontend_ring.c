@@ -107,8 +107,10 @@ int vu_frontend_start_ring(struct vu_frontend *fe, const struct vu_ring_cfg *cfg
     if (ret < 0)
         return ret;
     if (!fe->features_set || !fe->mem_set)
-        return vu_frontend_fail(fe, -EINVAL, "ring %u: start needs SET_FEATURES and a memory "
-                                "table first", cfg->index);
+        return vu_frontend_fail(fe, -EINVAL,
+                                "ring %u: start needs SET_FEATURES and a memory "
+                                "table first",
+                                cfg->index);
     ret = check_ring(fe, cfg);
     if (ret < 0)
         return ret;

@@ -110,8 +110,7 @@ const char *vu_name_request(uint32_t request)
 
 const char *vu_name_backend_request(uint32_t request)
 {
-    return request < ARRAY_LEN(backend_request_names) ? backend_request_names[request]
-                                                      : "UNKNOWN";
+    return request < ARRAY_LEN(backend_request_names) ? backend_request_names[request] : "UNKNOWN";
 }
 
 const char *vu_name_protocol_feature(unsigned int bit)

@@ -103,8 +103,7 @@ int vu_req_vring_state(struct vu_conn *c, uint32_t request, uint32_t index, uint
 }
 
 /* Kick/call/err: the NOFD bit is set exactly when no fd is attached (DPDK and rust-vmm check). */
-int vu_req_vring_fd(struct vu_conn *c, uint32_t request, uint32_t index, int fd,
-                    enum vu_wait wait)
+int vu_req_vring_fd(struct vu_conn *c, uint32_t request, uint32_t index, int fd, enum vu_wait wait)
 {
     uint64_t val = index & VU_VRING_IDX_MASK;
 
@@ -115,8 +114,8 @@ int vu_req_vring_fd(struct vu_conn *c, uint32_t request, uint32_t index, int fd,
     return vu_req_send(c, request, wait, &val, sizeof(val), &fd, fd >= 0 ? 1 : 0);
 }
 
-int vu_req_mem_region(struct vu_conn *c, uint32_t request, const struct vu_wire_region *r,
-                      int fd, enum vu_wait wait)
+int vu_req_mem_region(struct vu_conn *c, uint32_t request, const struct vu_wire_region *r, int fd,
+                      enum vu_wait wait)
 {
     struct vu_wire_single_region s = {.padding = 0, .region = *r};
 
@@ -232,8 +231,7 @@ int vu_req_get_vring_base(struct vu_conn *c, uint32_t index, uint32_t *base)
     return 0;
 }
 
-int vu_req_set_vring_addr(struct vu_conn *c, const struct vu_wire_vring_addr *a,
-                          enum vu_wait wait)
+int vu_req_set_vring_addr(struct vu_conn *c, const struct vu_wire_vring_addr *a, enum vu_wait wait)
 {
     return vu_req_send(c, VU_REQ_SET_VRING_ADDR, wait, a, sizeof(*a), NULL, 0);
 }
@@ -262,12 +260,11 @@ int vu_req_set_mem_table(struct vu_conn *c, const struct vu_wire_region *regions
         return -EINVAL;
     memcpy(t.regions, regions, sizeof(regions[0]) * n);
     /* QEMU sends only the used entries: 8 + 32 * n bytes, the fds in region order. */
-    return vu_req_send(c, VU_REQ_SET_MEM_TABLE, wait, &t,
-                       (uint32_t)(8 + sizeof(regions[0]) * n), fds, n);
+    return vu_req_send(c, VU_REQ_SET_MEM_TABLE, wait, &t, (uint32_t)(8 + sizeof(regions[0]) * n),
+                       fds, n);
 }
 
-int vu_req_add_mem_reg(struct vu_conn *c, const struct vu_wire_region *r, int fd,
-                       enum vu_wait wait)
+int vu_req_add_mem_reg(struct vu_conn *c, const struct vu_wire_region *r, int fd, enum vu_wait wait)
 {
     if (fd < 0)
         return -EBADF; /* ADD_MEM_REG carries exactly one fd */
@@ -342,8 +339,7 @@ int vu_req_set_config(struct vu_conn *c, uint32_t offset, uint32_t size, uint32_
     if (size == 0 || size > VU_CONFIG_MAX_SIZE)
         return -EINVAL;
     memcpy(cfg.data, buf, size);
-    return vu_req_send(c, VU_REQ_SET_CONFIG, wait, &cfg, (uint32_t)sizeof(cfg.hdr) + size, NULL,
-                       0);
+    return vu_req_send(c, VU_REQ_SET_CONFIG, wait, &cfg, (uint32_t)sizeof(cfg.hdr) + size, NULL, 0);
 }
 
 int vu_req_get_inflight_fd(struct vu_conn *c, uint16_t num_queues, uint16_t queue_size,

@@ -100,8 +100,7 @@ VU_MUST_CHECK int vu_req_set_log_fd(struct vu_conn *c, int fd, enum vu_wait wait
 /* Back-end channel, config space, inflight, device state. */
 VU_MUST_CHECK int vu_req_set_backend_req_fd(struct vu_conn *c, int fd, enum vu_wait wait);
 /* Reply must be 12 + size bytes with the same offset and size; data is copied to buf. */
-VU_MUST_CHECK int vu_req_get_config(struct vu_conn *c, uint32_t offset, uint32_t size,
-                                    void *buf);
+VU_MUST_CHECK int vu_req_get_config(struct vu_conn *c, uint32_t offset, uint32_t size, void *buf);
 VU_MUST_CHECK int vu_req_set_config(struct vu_conn *c, uint32_t offset, uint32_t size,
                                     uint32_t flags, const void *buf, enum vu_wait wait);
 /* Reply exactly 24 bytes; *fd is the buffer fd, or -1 when mmap_size is 0 (no buffer). */
@@ -111,7 +110,7 @@ VU_MUST_CHECK int vu_req_get_inflight_fd(struct vu_conn *c, uint16_t num_queues,
 VU_MUST_CHECK int vu_req_set_inflight_fd(struct vu_conn *c, const struct vu_wire_inflight *in,
                                          int fd, enum vu_wait wait);
 /* Reply u64: error bits -> -EIO; *reply_fd is the back-end's fd, or -1 if it kept ours. */
-VU_MUST_CHECK int vu_req_set_device_state_fd(struct vu_conn *c, uint32_t direction,
-                                             uint32_t phase, int fd, int *reply_fd);
+VU_MUST_CHECK int vu_req_set_device_state_fd(struct vu_conn *c, uint32_t direction, uint32_t phase,
+                                             int fd, int *reply_fd);
 
 #endif

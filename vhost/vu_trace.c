@@ -163,8 +163,8 @@ static void put_hex(struct line *l, const uint8_t *p, size_t len)
 
 static void put_region(struct line *l, const struct vu_wire_region *r)
 {
-    put(l, " {gpa=0x%llx size=0x%llx uaddr=0x%llx mmap_offset=0x%llx}",
-        (unsigned long long)r->gpa, (unsigned long long)r->size, (unsigned long long)r->uaddr,
+    put(l, " {gpa=0x%llx size=0x%llx uaddr=0x%llx mmap_offset=0x%llx}", (unsigned long long)r->gpa,
+        (unsigned long long)r->size, (unsigned long long)r->uaddr,
         (unsigned long long)r->mmap_offset);
 }
 
@@ -177,8 +177,7 @@ static void put_mem_table(struct line *l, const union vu_wire_payload *p, uint32
         put_region(l, &p->mem.regions[i]);
 }
 
-static void put_payload(struct line *l, enum shape s, const union vu_wire_payload *p,
-                        uint32_t size)
+static void put_payload(struct line *l, enum shape s, const union vu_wire_payload *p, uint32_t size)
 {
     if (size == 0)
         return;
@@ -191,8 +190,8 @@ static void put_payload(struct line *l, enum shape s, const union vu_wire_payloa
         put(l, " u64=0x%llx", (unsigned long long)p->u64);
         break;
     case SHAPE_MAC:
-        put(l, " mac=%02x:%02x:%02x:%02x:%02x:%02x", p->raw[0], p->raw[1], p->raw[2],
-            p->raw[3], p->raw[4], p->raw[5]);
+        put(l, " mac=%02x:%02x:%02x:%02x:%02x:%02x", p->raw[0], p->raw[1], p->raw[2], p->raw[3],
+            p->raw[4], p->raw[5]);
         break;
     case SHAPE_VRING_FD:
         put(l, " index=%u%s", (unsigned)(p->u64 & VU_VRING_IDX_MASK),
@@ -225,9 +224,8 @@ static void put_payload(struct line *l, enum shape s, const union vu_wire_payloa
         break;
     case SHAPE_INFLIGHT:
         put(l, " mmap_size=0x%llx mmap_offset=0x%llx num_queues=%u queue_size=%u",
-            (unsigned long long)p->inflight.mmap_size,
-            (unsigned long long)p->inflight.mmap_offset, p->inflight.num_queues,
-            p->inflight.queue_size);
+            (unsigned long long)p->inflight.mmap_size, (unsigned long long)p->inflight.mmap_offset,
+            p->inflight.num_queues, p->inflight.queue_size);
         break;
     case SHAPE_DEVICE_STATE:
         put(l, " direction=%u phase=%u", p->devstate.direction, p->devstate.phase);
@@ -238,8 +236,7 @@ static void put_payload(struct line *l, enum shape s, const union vu_wire_payloa
             (unsigned long long)p->iotlb.uaddr, p->iotlb.perm, p->iotlb.type);
         break;
     case SHAPE_VRING_AREA:
-        put(l, " index=%u%s size=0x%llx offset=0x%llx",
-            (unsigned)(p->area.u64 & VU_VRING_IDX_MASK),
+        put(l, " index=%u%s size=0x%llx offset=0x%llx", (unsigned)(p->area.u64 & VU_VRING_IDX_MASK),
             (p->area.u64 & VU_VRING_NOFD_MASK) ? " nofd" : "", (unsigned long long)p->area.size,
             (unsigned long long)p->area.offset);
         break;

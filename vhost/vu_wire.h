@@ -11,13 +11,13 @@
 #define VU_BIT(b) (1ULL << (b))
 
 /* Header flags (§2.1): version in bits 0-1 must be 1; bits 4-31 are reserved (zero). */
-#define VU_VERSION          0x1u
+#define VU_VERSION           0x1u
 #define VU_FLAG_VERSION_MASK 0x3u
-#define VU_FLAG_REPLY       (1u << 2)
-#define VU_FLAG_NEED_REPLY  (1u << 3)
-#define VU_FLAGS_RESERVED   (~0xfu)
+#define VU_FLAG_REPLY        (1u << 2)
+#define VU_FLAG_NEED_REPLY   (1u << 3)
+#define VU_FLAGS_RESERVED    (~0xfu)
 /* The only flags value a reply may carry (QEMU and rust-vmm compare exactly). */
-#define VU_REPLY_FLAGS      (VU_FLAG_REPLY | VU_VERSION)
+#define VU_REPLY_FLAGS (VU_FLAG_REPLY | VU_VERSION)
 
 /* Front-end -> back-end requests (§4). 0 is reserved and never sent (libvhost-user exit(0)s). */
 enum vu_request {
@@ -130,12 +130,12 @@ enum vu_protocol_feature {
 /* vring address flags: bit 0 asks the back-end to log used-ring writes. */
 #define VU_VRING_F_LOG 0x1u
 
-#define VU_MAX_FDS             8u    /* per message: back-ends size their control buffer for 8 */
-#define VU_MEM_MAX_REGIONS     8u    /* SET_MEM_TABLE baseline */
-#define VU_CONFIG_MAX_SIZE     256u  /* QEMU's cap on a config payload */
-#define VU_PAYLOAD_MAX         4096u /* rust-vmm MAX_MSG_SIZE; larger sizes are protocol errors */
-#define VU_LOG_PAGE            4096u /* one dirty-log bit per 4 KiB guest page */
-#define VU_MAX_RING_SIZE       32768u
+#define VU_MAX_FDS         8u    /* per message: back-ends size their control buffer for 8 */
+#define VU_MEM_MAX_REGIONS 8u    /* SET_MEM_TABLE baseline */
+#define VU_CONFIG_MAX_SIZE 256u  /* QEMU's cap on a config payload */
+#define VU_PAYLOAD_MAX     4096u /* rust-vmm MAX_MSG_SIZE; larger sizes are protocol errors */
+#define VU_LOG_PAGE        4096u /* one dirty-log bit per 4 KiB guest page */
+#define VU_MAX_RING_SIZE   32768u
 
 /* SET_CONFIG flags (a value, not bits, in the spec). */
 #define VU_CONFIG_FLAG_WRITABLE  0u
@@ -165,7 +165,7 @@ struct vu_wire_vring_addr {
     uint64_t desc;  /* front-end user addresses */
     uint64_t used;
     uint64_t avail;
-    uint64_t log;   /* guest-physical address of the used ring */
+    uint64_t log; /* guest-physical address of the used ring */
 };
 
 struct vu_wire_region {

@@ -78,7 +78,9 @@ static int read_msg(struct fake_backend *fb, int fd, struct rx *m)
         struct cmsghdr align;
     } ctrl;
     struct iovec iov = {.iov_base = &m->hdr, .iov_len = sizeof(m->hdr)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctrl.buf,
                         .msg_controllen = sizeof(ctrl.buf)};
     size_t done = 0;
     ssize_t n;
@@ -102,7 +104,9 @@ static int read_msg(struct fake_backend *fb, int fd, struct rx *m)
     }
     while (done < m->hdr.size) {
         struct iovec piov = {.iov_base = m->p.raw + done, .iov_len = m->hdr.size - done};
-        struct msghdr pmh = {.msg_iov = &piov, .msg_iovlen = 1, .msg_control = ctrl.buf,
+        struct msghdr pmh = {.msg_iov = &piov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctrl.buf,
                              .msg_controllen = sizeof(ctrl.buf)};
         unsigned int had = m->nfds;
 
@@ -122,8 +126,7 @@ static int read_msg(struct fake_backend *fb, int fd, struct rx *m)
     return 1;
 }
 
-int fb_send_raw(int fd, const struct vu_wire_hdr *hdr, const void *payload, size_t len,
-                    int pass_fd)
+int fb_send_raw(int fd, const struct vu_wire_hdr *hdr, const void *payload, size_t len, int pass_fd)
 {
     union {
         char buf[CMSG_SPACE(sizeof(int))];
@@ -148,8 +151,7 @@ int fb_send_raw(int fd, const struct vu_wire_hdr *hdr, const void *payload, size
     return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)(sizeof(*hdr) + len) ? 0 : -1;
 }
 
-int fb_reply(struct fake_backend *fb, uint32_t req, const void *payload, uint32_t size,
-             int pass_fd)
+int fb_reply(struct fake_backend *fb, uint32_t req, const void *payload, uint32_t size, int pass_fd)
 {
     struct vu_wire_hdr hdr = {.request = req, .flags = VU_REPLY_FLAGS, .size = size};
 
@@ -373,8 +375,7 @@ int fake_backend_start(struct fake_backend *fb, const struct fb_config *cfg)
     fb->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     fb->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (fb->listen_fd < 0 || fb->stop_fd < 0 ||
-        bind(fb->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        listen(fb->listen_fd, 4) < 0)
+        bind(fb->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fb->listen_fd, 4) < 0)
         return -errno;
     if (pthread_create(&fb->thread, NULL, serve, fb) != 0)
         return -EAGAIN;
@@ -403,4 +404,3 @@ void fake_backend_stop(struct fake_backend *fb)
     pthread_cond_destroy(&fb->cond);
     pthread_mutex_destroy(&fb->lock);
 }
-

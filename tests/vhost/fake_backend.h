@@ -41,8 +41,8 @@ struct fb_config {
     bool devstate_return_fd;    /* SET_DEVICE_STATE_FD returns a pipe end */
     const char *connect_to;     /* non-NULL: connect to this listening front-end instead */
     enum fb_fault fault;
-    unsigned int fault_at;      /* 1-based message number on a connection; 0: use fault_req */
-    uint32_t fault_req;         /* else: first message with this request id */
+    unsigned int fault_at; /* 1-based message number on a connection; 0: use fault_req */
+    uint32_t fault_req;    /* else: first message with this request id */
 };
 
 struct fb_msg {
@@ -92,8 +92,8 @@ struct fake_backend {
     bool ring_enabled[FB_MAX_RINGS];
     uint32_t ring_num[FB_MAX_RINGS];
     uint32_t ring_base[FB_MAX_RINGS];
-    int chan_fd;   /* back-end channel from SET_BACKEND_REQ_FD */
-    int log_fd;    /* from SET_LOG_BASE */
+    int chan_fd; /* back-end channel from SET_BACKEND_REQ_FD */
+    int log_fd;  /* from SET_LOG_BASE */
     uint64_t log_size;
     uint8_t config[VU_CONFIG_MAX_SIZE];
     uint64_t status;
@@ -107,8 +107,7 @@ void fake_backend_set_fault(struct fake_backend *fb, enum fb_fault f, unsigned i
                             uint32_t req);
 
 /* Waits until `count` messages with id `req` arrived (any request if req is 0). */
-bool fake_backend_wait(struct fake_backend *fb, uint32_t req, unsigned int count,
-                       int timeout_ms);
+bool fake_backend_wait(struct fake_backend *fb, uint32_t req, unsigned int count, int timeout_ms);
 unsigned int fake_backend_count(struct fake_backend *fb, uint32_t req);
 /* Copy of the i-th logged message (false past the end). */
 bool fake_backend_msg(struct fake_backend *fb, unsigned int i, struct fb_msg *out);

@@ -19,8 +19,7 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-void fake_backend_set_fault(struct fake_backend *fb, enum fb_fault f, unsigned int at,
-                            uint32_t req)
+void fake_backend_set_fault(struct fake_backend *fb, enum fb_fault f, unsigned int at, uint32_t req)
 {
     pthread_mutex_lock(&fb->lock);
     fb->cfg.fault = f;
@@ -38,8 +37,7 @@ static unsigned int count_locked(struct fake_backend *fb, uint32_t req)
     return n;
 }
 
-bool fake_backend_wait(struct fake_backend *fb, uint32_t req, unsigned int count,
-                       int timeout_ms)
+bool fake_backend_wait(struct fake_backend *fb, uint32_t req, unsigned int count, int timeout_ms)
 {
     struct timespec until;
     bool ok;

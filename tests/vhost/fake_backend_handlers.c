@@ -61,8 +61,7 @@ static bool map_region(struct fake_backend *fb, const struct vu_wire_region *w, 
     r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (r->map == MAP_FAILED) {
         r->map = NULL;
-        fb_violation(fb, "region gpa=0x%llx: mmap of fd %d failed", (unsigned long long)w->gpa,
-                     fd);
+        fb_violation(fb, "region gpa=0x%llx: mmap of fd %d failed", (unsigned long long)w->gpa, fd);
         return false;
     }
     fb->nregions++;
@@ -103,7 +102,7 @@ static void set_ring_fd(struct fake_backend *fb, uint32_t req, uint64_t val, int
         close_fd(&fd);
         return;
     }
-    slot = req == VU_REQ_SET_VRING_KICK ? &fb->kick_fd[q]
+    slot = req == VU_REQ_SET_VRING_KICK   ? &fb->kick_fd[q]
            : req == VU_REQ_SET_VRING_CALL ? &fb->call_fd[q]
                                           : &fb->err_fd[q];
     close_fd(slot);
@@ -284,8 +283,8 @@ static void handle_update(struct fake_backend *fb, uint32_t req, const union vu_
 }
 
 void fb_handle(struct fake_backend *fb, uint32_t req, uint32_t flags,
-               const union vu_wire_payload *p, uint32_t size, const int *fds,
-               unsigned int nfds, bool nack)
+               const union vu_wire_payload *p, uint32_t size, const int *fds, unsigned int nfds,
+               bool nack)
 {
     if (req == VU_REQ_SET_LOG_BASE && nfds == 1) {
         close_fd(&fb->log_fd);

@@ -119,8 +119,7 @@ static bool is_ring_request(uint32_t req)
 
 static uint32_t ring_index(uint32_t req, const union vu_wire_payload *p)
 {
-    if (req == VU_REQ_SET_VRING_KICK || req == VU_REQ_SET_VRING_CALL ||
-        req == VU_REQ_SET_VRING_ERR)
+    if (req == VU_REQ_SET_VRING_KICK || req == VU_REQ_SET_VRING_CALL || req == VU_REQ_SET_VRING_ERR)
         return (uint32_t)(p->u64 & VU_VRING_IDX_MASK);
     return p->state.index; /* also addr.index: both first */
 }

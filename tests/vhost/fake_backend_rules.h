@@ -21,8 +21,8 @@ void fb_check_request(struct fake_backend *fb, uint32_t req, uint32_t flags, uin
                       const union vu_wire_payload *p, unsigned int nfds);
 /* Acts on the request and replies; takes ownership of fds. nack: ack with failure. */
 void fb_handle(struct fake_backend *fb, uint32_t req, uint32_t flags,
-               const union vu_wire_payload *p, uint32_t size, const int *fds,
-               unsigned int nfds, bool nack);
+               const union vu_wire_payload *p, uint32_t size, const int *fds, unsigned int nfds,
+               bool nack);
 /* Forgets the session: closes ring fds, the channel and log, unmaps memory. */
 void fb_reset_session(struct fake_backend *fb);
 

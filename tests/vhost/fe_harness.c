@@ -60,7 +60,7 @@ struct vu_frontend_opts h_opts(void)
     return (struct vu_frontend_opts){
         .name = "test0",
         .num_queues = 1,
-        .reply_timeout_ms = 2000,
+        .reply_timeout_ms = 5000, /* generous: the machine is shared and slow */
     };
 }
 
@@ -80,8 +80,10 @@ void h_init(struct harness *h, const struct fb_config *cfg, const struct vu_fron
     cr_assert_eq(ftruncate(h->ram_fd, H_RAM_SIZE), 0);
     h->ram = mmap(NULL, H_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, h->ram_fd, 0);
     cr_assert_neq(h->ram, MAP_FAILED);
-    h->region = (struct vu_region){.gpa = H_RAM_GPA, .size = H_RAM_SIZE,
-                                   .uaddr = (uintptr_t)h->ram, .mmap_offset = 0,
+    h->region = (struct vu_region){.gpa = H_RAM_GPA,
+                                   .size = H_RAM_SIZE,
+                                   .uaddr = (uintptr_t)h->ram,
+                                   .mmap_offset = 0,
                                    .fd = h->ram_fd};
     for (unsigned int q = 0; q < H_MAX_QUEUES; q++) {
         h->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -90,8 +92,7 @@ void h_init(struct harness *h, const struct fb_config *cfg, const struct vu_fron
     }
 }
 
-void h_connect(struct harness *h, const struct fb_config *cfg,
-               const struct vu_frontend_opts *opts)
+void h_connect(struct harness *h, const struct fb_config *cfg, const struct vu_frontend_opts *opts)
 {
     h_init(h, cfg, opts);
     cr_assert_eq(vu_frontend_connect(h->fe), 0, "connect: %s", vu_frontend_last_error(h->fe));

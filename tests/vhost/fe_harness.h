@@ -11,10 +11,10 @@
 #include "fake_backend.h"
 #include "vu_frontend.h"
 
-#define H_RAM_SIZE   (2u << 20)
-#define H_RAM_GPA    0x100000ull
-#define H_RING_NUM   256u
-#define H_MAX_QUEUES 4u
+#define H_RAM_SIZE    (2u << 20)
+#define H_RAM_GPA     0x100000ull
+#define H_RING_NUM    256u
+#define H_MAX_QUEUES  4u
 #define H_DEV_FEATURE VU_BIT(0) /* some device feature the fake offers */
 
 struct harness {
@@ -39,8 +39,7 @@ int h_count_fds(void);
 /* Starts fake + front-end (not connected). opts may be NULL for h_opts(). */
 void h_init(struct harness *h, const struct fb_config *cfg, const struct vu_frontend_opts *opts);
 /* h_init + vu_frontend_connect, asserting success. */
-void h_connect(struct harness *h, const struct fb_config *cfg,
-               const struct vu_frontend_opts *opts);
+void h_connect(struct harness *h, const struct fb_config *cfg, const struct vu_frontend_opts *opts);
 /* SET_FEATURES (every offered device feature) + SET_MEM_TABLE of the RAM region. */
 void h_setup(struct harness *h);
 /* Ring q laid out in RAM, with the harness eventfds. */

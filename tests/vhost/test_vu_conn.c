@@ -74,7 +74,9 @@ Test(vu_conn, fds_ride_on_the_header_bytes)
     } ctrl;
     struct vu_wire_hdr got;
     struct iovec iov = {.iov_base = &got, .iov_len = sizeof(got)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctrl.buf,
                         .msg_controllen = sizeof(ctrl.buf)};
     struct cmsghdr *cm;
 

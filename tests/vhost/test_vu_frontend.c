@@ -11,10 +11,10 @@
 
 #include "fe_harness.h"
 
-#define PF_MODERN_KNOWN                                                                        \
-    (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_LOG_SHMFD) | VU_BIT(VU_PF_RARP) |                         \
-     VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_NET_MTU) | VU_BIT(VU_PF_BACKEND_REQ) |             \
-     VU_BIT(VU_PF_CONFIG) | VU_BIT(VU_PF_INFLIGHT_SHMFD) | VU_BIT(VU_PF_RESET_DEVICE) |        \
+#define PF_MODERN_KNOWN                                                                            \
+    (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_LOG_SHMFD) | VU_BIT(VU_PF_RARP) | VU_BIT(VU_PF_REPLY_ACK) |   \
+     VU_BIT(VU_PF_NET_MTU) | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_CONFIG) |                    \
+     VU_BIT(VU_PF_INFLIGHT_SHMFD) | VU_BIT(VU_PF_RESET_DEVICE) |                                   \
      VU_BIT(VU_PF_CONFIGURE_MEM_SLOTS) | VU_BIT(VU_PF_STATUS) | VU_BIT(VU_PF_DEVICE_STATE))
 
 static uint64_t payload_u64(const struct fb_msg *m)
@@ -41,8 +41,8 @@ static void expect_sequence(struct harness *h, unsigned int from, const uint32_t
 
     for (unsigned int i = 0; i < n; i++) {
         cr_assert(fake_backend_msg(&h->fb, from + i, &m), "message %u missing", from + i);
-        cr_expect_eq(m.request, want[i], "message %u: request %u, expected %u", from + i,
-                     m.request, want[i]);
+        cr_expect_eq(m.request, want[i], "message %u: request %u, expected %u", from + i, m.request,
+                     want[i]);
     }
     cr_expect_not(fake_backend_msg(&h->fb, from + n, &m), "extra message %u", m.request);
 }
@@ -50,8 +50,8 @@ static void expect_sequence(struct harness *h, unsigned int from, const uint32_t
 Test(vu_frontend, startup_sequence_modern)
 {
     static const uint32_t want[] = {
-        VU_REQ_GET_FEATURES,       VU_REQ_GET_PROTOCOL_FEATURES, VU_REQ_SET_PROTOCOL_FEATURES,
-        VU_REQ_GET_QUEUE_NUM,      VU_REQ_GET_MAX_MEM_SLOTS,     VU_REQ_SET_BACKEND_REQ_FD,
+        VU_REQ_GET_FEATURES,  VU_REQ_GET_PROTOCOL_FEATURES, VU_REQ_SET_PROTOCOL_FEATURES,
+        VU_REQ_GET_QUEUE_NUM, VU_REQ_GET_MAX_MEM_SLOTS,     VU_REQ_SET_BACKEND_REQ_FD,
         VU_REQ_SET_OWNER,
     };
     struct fb_config cfg = h_cfg_all();

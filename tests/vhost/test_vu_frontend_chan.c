@@ -69,8 +69,7 @@ Test(vu_frontend_chan, config_change_without_need_reply_gets_no_reply)
     int chan;
 
     chan_connect(&h);
-    cr_assert_eq(fake_backend_chan_send(&h.fb, VU_BREQ_CONFIG_CHANGE_MSG, VU_VERSION, NULL, 0,
-                                        -1),
+    cr_assert_eq(fake_backend_chan_send(&h.fb, VU_BREQ_CONFIG_CHANGE_MSG, VU_VERSION, NULL, 0, -1),
                  0);
     cr_assert_eq(vu_frontend_handle_backend_msg(h.fe), 0);
     cr_expect_eq(config_changes, 1);
@@ -134,12 +133,10 @@ Test(vu_frontend_chan, malformed_flags_are_a_protocol_error)
     struct harness h;
 
     chan_connect(&h);
-    cr_assert_eq(fake_backend_chan_send(&h.fb, VU_BREQ_CONFIG_CHANGE_MSG, VU_REPLY_FLAGS, NULL,
-                                        0, -1),
-                 0);
+    cr_assert_eq(
+        fake_backend_chan_send(&h.fb, VU_BREQ_CONFIG_CHANGE_MSG, VU_REPLY_FLAGS, NULL, 0, -1), 0);
     cr_expect_eq(vu_frontend_handle_backend_msg(h.fe), -EPROTO);
-    cr_assert_eq(fake_backend_chan_send(&h.fb, VU_BREQ_CONFIG_CHANGE_MSG, 0x2, NULL, 0, -1),
-                 0);
+    cr_assert_eq(fake_backend_chan_send(&h.fb, VU_BREQ_CONFIG_CHANGE_MSG, 0x2, NULL, 0, -1), 0);
     cr_expect_eq(vu_frontend_handle_backend_msg(h.fe), -EPROTO);
     cr_expect_eq(config_changes, 0);
     h_fini(&h);
@@ -163,8 +160,7 @@ Test(vu_frontend_chan, hung_sender_times_out)
 {
     struct vu_frontend_opts o = h_opts();
     struct fb_config cfg = h_cfg_all();
-    struct vu_wire_hdr hdr = {.request = VU_BREQ_CONFIG_CHANGE_MSG, .flags = VU_VERSION,
-                              .size = 8};
+    struct vu_wire_hdr hdr = {.request = VU_BREQ_CONFIG_CHANGE_MSG, .flags = VU_VERSION, .size = 8};
     struct harness h;
     int chan;
 

@@ -30,8 +30,7 @@ Test(vu_frontend_dev, config_round_trip)
     struct harness h;
 
     h_connect(&h, &cfg, NULL);
-    cr_assert_eq(vu_frontend_set_config(h.fe, 0x20, out, sizeof(out), VU_CONFIG_FLAG_WRITABLE),
-                 0);
+    cr_assert_eq(vu_frontend_set_config(h.fe, 0x20, out, sizeof(out), VU_CONFIG_FLAG_WRITABLE), 0);
     cr_assert_eq(vu_frontend_get_config(h.fe, 0x20, in, sizeof(in)), 0);
     cr_expect_arr_eq(in, out, sizeof(out));
     cr_expect_eq(vu_frontend_get_config(h.fe, 0, in, 0), -EINVAL);
@@ -252,15 +251,14 @@ Test(vu_frontend_dev, device_state_transfer)
     cr_expect_eq(vu_frontend_set_device_state_fd(h.fe, VU_DEVSTATE_DIR_SAVE, p[1], &reply_fd),
                  -EBUSY, "only while suspended");
     cr_assert_eq(vu_frontend_stop_ring(h.fe, 0, &base), 0);
-    cr_assert_eq(vu_frontend_set_device_state_fd(h.fe, VU_DEVSTATE_DIR_SAVE, p[1], &reply_fd),
-                 0, "%s", vu_frontend_last_error(h.fe));
+    cr_assert_eq(vu_frontend_set_device_state_fd(h.fe, VU_DEVSTATE_DIR_SAVE, p[1], &reply_fd), 0,
+                 "%s", vu_frontend_last_error(h.fe));
     cr_expect_eq(reply_fd, -1, "back-end kept our fd (bit 8)");
     cr_expect_eq(vu_frontend_check_device_state(h.fe), 0);
     pthread_mutex_lock(&h.fb.lock);
     h.fb.cfg.devstate_return_fd = true;
     pthread_mutex_unlock(&h.fb.lock);
-    cr_assert_eq(vu_frontend_set_device_state_fd(h.fe, VU_DEVSTATE_DIR_LOAD, p[1], &reply_fd),
-                 0);
+    cr_assert_eq(vu_frontend_set_device_state_fd(h.fe, VU_DEVSTATE_DIR_LOAD, p[1], &reply_fd), 0);
     cr_expect_geq(reply_fd, 0);
     close(reply_fd);
     close(p[0]);

@@ -73,8 +73,10 @@ Test(vu_frontend_profile, profile_2017_sends_only_seed_requests)
     h_connect(&h, &cfg, &o);
     cr_assert(fake_backend_last(&h.fb, VU_REQ_SET_PROTOCOL_FEATURES, &m));
     memcpy(&proto, m.payload, sizeof(proto));
-    cr_expect_eq(proto, VU_BIT(VU_PF_NET_MTU + 1) - 1, "2017 acks MQ LOG_SHMFD RARP "
-                 "REPLY_ACK NET_MTU only, got 0x%llx", (unsigned long long)proto);
+    cr_expect_eq(proto, VU_BIT(VU_PF_NET_MTU + 1) - 1,
+                 "2017 acks MQ LOG_SHMFD RARP "
+                 "REPLY_ACK NET_MTU only, got 0x%llx",
+                 (unsigned long long)proto);
     cr_expect_eq(vu_frontend_backend_fd(h.fe), -1);
     cr_expect_eq(exercise_everything(&h), 9);
     for (unsigned int i = 0; fake_backend_msg(&h.fb, i, &m); i++)
@@ -170,8 +172,8 @@ Test(vu_frontend_profile, trace_every_message_both_ways)
     h_connect(&h, &cfg, &o);
     h_setup(&h);
     fflush(f);
-    cr_expect_neq(strstr(text, "vhost-user[test0] fe>be GET_FEATURES(1) flags=0x1[v1]"), NULL,
-                  "%s", text);
+    cr_expect_neq(strstr(text, "vhost-user[test0] fe>be GET_FEATURES(1) flags=0x1[v1]"), NULL, "%s",
+                  text);
     cr_expect_neq(strstr(text, "be>fe GET_FEATURES(1) flags=0x5[v1|REPLY] size=8 { u64="), NULL);
     cr_expect_neq(strstr(text, "SET_MEM_TABLE(5) flags=0x9[v1|NEED_REPLY] size=40 { nregions=1"),
                   NULL);

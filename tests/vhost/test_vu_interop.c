@@ -20,20 +20,20 @@
 
 #include "vu_frontend.h"
 
-#define QSD          "/usr/bin/qemu-storage-daemon"
-#define IMG_SIZE     (1u << 20)
-#define RAM_SIZE     (2u << 20)
-#define RING_NUM     16u
-#define DESC_OFF     0x0000u
-#define AVAIL_OFF    0x1000u
-#define USED_OFF     0x2000u
-#define REQ_OFF      0x10000u
-#define DATA_OFF     0x11000u
-#define STATUS_OFF   0x12000u
+#define QSD           "/usr/bin/qemu-storage-daemon"
+#define IMG_SIZE      (1u << 20)
+#define RAM_SIZE      (2u << 20)
+#define RING_NUM      16u
+#define DESC_OFF      0x0000u
+#define AVAIL_OFF     0x1000u
+#define USED_OFF      0x2000u
+#define REQ_OFF       0x10000u
+#define DATA_OFF      0x11000u
+#define STATUS_OFF    0x12000u
 #define VIRTQ_F_NEXT  1u
 #define VIRTQ_F_WRITE 2u
-#define BLK_T_IN     0u
-#define BLK_T_OUT    1u
+#define BLK_T_IN      0u
+#define BLK_T_OUT     1u
 
 struct virtq_desc {
     uint64_t addr;
@@ -82,8 +82,8 @@ static void start_daemon(struct interop *t)
 
 static void setup(struct interop *t)
 {
-    struct vu_frontend_opts o = {.name = "qsd-blk", .num_queues = 1, .reply_timeout_ms = 5000,
-                                 .connect_timeout_ms = 10000};
+    struct vu_frontend_opts o = {
+        .name = "qsd-blk", .num_queues = 1, .reply_timeout_ms = 5000, .connect_timeout_ms = 10000};
     uint8_t sector[512];
     int img;
 
@@ -165,8 +165,7 @@ static void wait_used(struct interop *t, uint16_t n)
 {
     for (int i = 0; i < 500 && __atomic_load_n(used_idx(t), __ATOMIC_ACQUIRE) != n; i++)
         nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000L}, NULL);
-    cr_assert_eq(*used_idx(t), n, "back-end completed %u requests, expected %u", *used_idx(t),
-                 n);
+    cr_assert_eq(*used_idx(t), n, "back-end completed %u requests, expected %u", *used_idx(t), n);
 }
 
 Test(vu_interop, qemu_storage_daemon_blk_read_write)
@@ -188,17 +187,22 @@ Test(vu_interop, qemu_storage_daemon_blk_read_write)
     cr_expect_eq(capacity, IMG_SIZE / 512);
     cr_assert_eq(vu_frontend_set_features(t.fe, VU_BIT(VU_F_VERSION_1)), 0, "%s",
                  vu_frontend_last_error(t.fe));
-    region = (struct vu_region){.gpa = 0, .size = RAM_SIZE, .uaddr = (uintptr_t)t.ram,
-                                .mmap_offset = 0, .fd = t.ram_fd};
+    region = (struct vu_region){
+        .gpa = 0, .size = RAM_SIZE, .uaddr = (uintptr_t)t.ram, .mmap_offset = 0, .fd = t.ram_fd};
     cr_assert_eq(vu_frontend_set_mem_table(t.fe, &region, 1), 0, "%s",
                  vu_frontend_last_error(t.fe));
     /* A request queued before the ring starts: only the front-end's initial kick finds it. */
     submit(&t, BLK_T_IN, 5);
-    ring = (struct vu_ring_cfg){.index = 0, .num = RING_NUM, .base = 0,
+    ring = (struct vu_ring_cfg){.index = 0,
+                                .num = RING_NUM,
+                                .base = 0,
                                 .desc_uaddr = (uintptr_t)t.ram + DESC_OFF,
                                 .avail_uaddr = (uintptr_t)t.ram + AVAIL_OFF,
-                                .used_uaddr = (uintptr_t)t.ram + USED_OFF, .used_gpa = USED_OFF,
-                                .kick_fd = t.kick, .call_fd = t.call, .err_fd = -1};
+                                .used_uaddr = (uintptr_t)t.ram + USED_OFF,
+                                .used_gpa = USED_OFF,
+                                .kick_fd = t.kick,
+                                .call_fd = t.call,
+                                .err_fd = -1};
     cr_assert_eq(vu_frontend_start_ring(t.fe, &ring), 0, "%s", vu_frontend_last_error(t.fe));
     wait_used(&t, 1);
     cr_expect_eq(t.ram[STATUS_OFF], 0, "virtio-blk status");
@@ -238,8 +242,11 @@ Test(vu_interop, qemu_storage_daemon_profile_2017)
 
     setup(&t);
     /* Re-create the session with the seed's protocol set: it must still work. */
-    o = (struct vu_frontend_opts){.name = "qsd-2017", .socket_path = t.sock, .num_queues = 1,
-                                  .profile = VU_PROFILE_2017, .reply_timeout_ms = 5000,
+    o = (struct vu_frontend_opts){.name = "qsd-2017",
+                                  .socket_path = t.sock,
+                                  .num_queues = 1,
+                                  .profile = VU_PROFILE_2017,
+                                  .reply_timeout_ms = 5000,
                                   .connect_timeout_ms = 10000};
     vu_frontend_destroy(t.fe);
     t.fe = vu_frontend_new(&o);

@@ -40,9 +40,8 @@ Test(vu_names, protocol_feature_list)
     char buf[64], tiny[8];
 
     cr_expect_str_eq(vu_name_protocol_features(0, buf, sizeof(buf)), "none");
-    cr_expect_str_eq(vu_name_protocol_features(VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) |
-                                                   VU_BIT(40),
-                                               buf, sizeof(buf)),
+    cr_expect_str_eq(vu_name_protocol_features(
+                         VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(40), buf, sizeof(buf)),
                      "MQ|REPLY_ACK|bit40");
     vu_name_protocol_features(~0ULL, tiny, sizeof(tiny));
     cr_expect_lt(strlen(tiny), sizeof(tiny), "truncated, still terminated");

@@ -52,7 +52,9 @@ static void peer_read(struct pair *pp, struct raw *r)
         struct cmsghdr align;
     } ctrl;
     struct iovec iov = {.iov_base = &r->hdr, .iov_len = sizeof(r->hdr)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctrl.buf,
                         .msg_controllen = sizeof(ctrl.buf)};
 
     memset(r, 0, sizeof(*r));
@@ -67,8 +69,8 @@ static void peer_read(struct pair *pp, struct raw *r)
         close(r->fds[i]);
 }
 
-static void peer_reply(struct pair *pp, uint32_t req, uint32_t flags, const void *p,
-                       uint32_t size, int fd)
+static void peer_reply(struct pair *pp, uint32_t req, uint32_t flags, const void *p, uint32_t size,
+                       int fd)
 {
     union {
         char buf[CMSG_SPACE(sizeof(int))];
@@ -177,8 +179,12 @@ Test(vu_req, encoding_u64_setters)
 Test(vu_req, encoding_rings)
 {
     struct vu_wire_vring_state s = {.index = 3, .num = 256};
-    struct vu_wire_vring_addr a = {.index = 3, .flags = VU_VRING_F_LOG, .desc = 0x1000,
-                                   .used = 0x3000, .avail = 0x2000, .log = 0x83000};
+    struct vu_wire_vring_addr a = {.index = 3,
+                                   .flags = VU_VRING_F_LOG,
+                                   .desc = 0x1000,
+                                   .used = 0x3000,
+                                   .avail = 0x2000,
+                                   .log = 0x83000};
     struct pair pp;
     uint32_t base;
 

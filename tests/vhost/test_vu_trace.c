@@ -11,8 +11,8 @@
 
 #include "vu_trace.h"
 
-static char *line(bool sent, bool chan, uint32_t req, uint32_t flags, const void *p,
-                  uint32_t size, const int *fds, unsigned int nfds)
+static char *line(bool sent, bool chan, uint32_t req, uint32_t flags, const void *p, uint32_t size,
+                  const int *fds, unsigned int nfds)
 {
     struct vu_wire_hdr hdr = {.request = req, .flags = flags, .size = size};
     static char *buf;
@@ -28,12 +28,13 @@ static char *line(bool sent, bool chan, uint32_t req, uint32_t flags, const void
     return buf;
 }
 
-#define EXPECT_IN(hay, needle) cr_expect_neq(strstr(hay, needle), NULL, "'%s' not in '%s'", needle, hay)
+#define EXPECT_IN(hay, needle)                                                                     \
+    cr_expect_neq(strstr(hay, needle), NULL, "'%s' not in '%s'", needle, hay)
 
 Test(vu_trace, requests_are_decoded)
 {
-    struct vu_wire_vring_addr a = {.index = 1, .flags = 1, .desc = 0x1000, .used = 0x3000,
-                                   .avail = 0x2000, .log = 0x9000};
+    struct vu_wire_vring_addr a = {
+        .index = 1, .flags = 1, .desc = 0x1000, .used = 0x3000, .avail = 0x2000, .log = 0x9000};
     struct vu_wire_mem_table t = {.nregions = 1, .regions = {{0x0, 0x8000000, 0x7f00, 0x0}}};
     uint64_t kick = 2 | VU_VRING_NOFD_MASK;
     int fds[2] = {0, 7};
@@ -48,8 +49,8 @@ Test(vu_trace, requests_are_decoded)
     EXPECT_IN(s, "flags=0x9[v1|NEED_REPLY]");
     EXPECT_IN(s, "{ nregions=1 padding=0 {gpa=0x0 size=0x8000000 uaddr=0x7f00 mmap_offset=0x0} } "
                  "fds=0");
-    s = line(false, false, VU_REQ_GET_VRING_BASE, VU_REPLY_FLAGS, &(struct vu_wire_vring_state){1, 9},
-             8, fds, 2);
+    s = line(false, false, VU_REQ_GET_VRING_BASE, VU_REPLY_FLAGS,
+             &(struct vu_wire_vring_state){1, 9}, 8, fds, 2);
     EXPECT_IN(s, "be>fe GET_VRING_BASE(11) flags=0x5[v1|REPLY] size=8 { index=1 num=9 } fds=0,7");
 }
 
@@ -64,8 +65,8 @@ Test(vu_trace, odd_payloads_and_channel)
     EXPECT_IN(s, "data=deadbeef01"); /* too short for a vring address */
     s = line(false, false, 99, VU_VERSION, NULL, 0, NULL, 0);
     EXPECT_IN(s, "UNKNOWN(99)");
-    s = line(false, true, VU_BREQ_CONFIG_CHANGE_MSG, VU_VERSION | VU_FLAG_NEED_REPLY, NULL, 0,
-             NULL, 0);
+    s = line(false, true, VU_BREQ_CONFIG_CHANGE_MSG, VU_VERSION | VU_FLAG_NEED_REPLY, NULL, 0, NULL,
+             0);
     EXPECT_IN(s, "chan be>fe BACKEND_CONFIG_CHANGE_MSG(2)");
     s = line(true, true, VU_BREQ_CONFIG_CHANGE_MSG, VU_REPLY_FLAGS, &(uint64_t){0}, 8, NULL, 0);
     EXPECT_IN(s, "chan fe>be BACKEND_CONFIG_CHANGE_MSG(2) flags=0x5[v1|REPLY] size=8 { u64=0x0 }");
