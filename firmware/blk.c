@@ -40,20 +40,27 @@ bool blk_has_flush(const struct blk *b)
     return b->dev.features & 1ULL << VIRTIO_BLK_F_FLUSH;
 }
 
+int blk_next_slot(const struct blk *b)
+{
+    for (unsigned int i = 0; i < BLK_MAX_INFLIGHT; i++) {
+        if (!b->req[i].busy)
+            return (int)i;
+    }
+    return -ENOSPC;
+}
+
 int blk_queue(struct blk *b, uint32_t type, uint64_t sector, void *buf, uint32_t len,
               struct blk_req **out)
 {
-    struct blk_req *r = NULL;
+    int slot = blk_next_slot(b);
+    struct blk_req *r;
     struct virtq_buf bufs[3];
     unsigned int n = 0;
     int err;
 
-    for (unsigned int i = 0; i < BLK_MAX_INFLIGHT && !r; i++) {
-        if (!b->req[i].busy)
-            r = &b->req[i];
-    }
-    if (!r)
-        return -ENOSPC;
+    if (slot < 0)
+        return slot;
+    r = &b->req[slot];
     r->hdr = (struct blk_req_hdr){.type = type, .sector = sector};
     r->status = 0xff; /* a device that never writes it is caught */
     r->buf = buf;

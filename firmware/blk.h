@@ -51,6 +51,8 @@ struct blk {
 /* Finds the first block device, negotiates (VERSION_1, FLUSH) and starts queue 0. */
 int blk_init(struct blk *b, const struct machine *m, uint16_t qsize);
 bool blk_has_flush(const struct blk *b);
+/* The request slot (index into req[]) the next blk_queue() takes; -ENOSPC if none is free. */
+int blk_next_slot(const struct blk *b);
 /* Queues one request (not yet visible to the device); -ENOSPC when all slots are busy. */
 int blk_queue(struct blk *b, uint32_t type, uint64_t sector, void *buf, uint32_t len,
               struct blk_req **out);

@@ -14,6 +14,7 @@
 static const struct fw_test fw_tests[] = {
     {"boot", test_boot},
     {"blk", prog_blk},
+    {"blk-bench", prog_blk_bench},
     {"mmio-fuzz", prog_mmio_fuzz},
 };
 

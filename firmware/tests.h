@@ -15,5 +15,6 @@ struct fw_test {
 void test_boot(const struct machine *m);
 void prog_blk(const struct machine *m);
 void prog_mmio_fuzz(const struct machine *m);
+void prog_blk_bench(const struct machine *m);
 
 #endif

@@ -101,6 +101,17 @@ blk)
     expect_pass
     "$CHECK_BLK_IMAGE" "$work/disk.img" 100 2048 0x1234 || fail "the image does not hold the pattern"
     ;;
+blk-bench)
+    truncate -s 64M "$work/disk.img"
+    start_backend "$work/blk.sock" qemu-storage-daemon \
+        --blockdev "driver=file,node-name=f,filename=$work/disk.img" \
+        --export "type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path=$work/blk.sock,writable=on"
+    run_guest "test=blk-bench ms=100 qd=8" vhost-user-blk "$work/blk.sock"
+    expect_pass
+    for phase in randread randwrite seqread seqwrite; do
+        grep -q "FIGURE ${phase}_iops=[1-9]" "$work/out" || fail "no $phase IOPS figure"
+    done
+    ;;
 mmio-fuzz)
     # minivmm only: QEMU accepts the bad values (and 7.2 asserts), which is the point.
     truncate -s 1M "$work/disk.img"
