@@ -17,19 +17,20 @@
  * (older back-ends refuse GET_CONFIG for a size they do not know). The legacy bits (BARRIER,
  * SCSI) have no meaning for a VERSION_1 device.
  */
-#define VUB_FEATURES                                                                           \
-    (VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |                    \
-     VIRTIO_BIT(VIRTIO_BLK_F_GEOMETRY) | VIRTIO_BIT(VIRTIO_BLK_F_RO) |                         \
-     VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |                      \
-     VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY) | VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) |                 \
-     VIRTIO_BIT(VIRTIO_BLK_F_MQ) | VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |                          \
+#define VUB_FEATURES                                                                               \
+    (VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |                        \
+     VIRTIO_BIT(VIRTIO_BLK_F_GEOMETRY) | VIRTIO_BIT(VIRTIO_BLK_F_RO) |                             \
+     VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |                          \
+     VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY) | VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) |                     \
+     VIRTIO_BIT(VIRTIO_BLK_F_MQ) | VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |                              \
      VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) | VIRTIO_BIT(VIRTIO_BLK_F_LIFETIME))
 
 static int vub_check_spec(const struct vhost_user_spec *spec, char *err, size_t errlen)
 {
     if (spec->profile == VU_PROFILE_2017) {
-        snprintf(err, errlen, "profile=2017 has no GET_CONFIG, which vhost-user-blk needs for "
-                              "the disk's capacity");
+        snprintf(err, errlen,
+                 "profile=2017 has no GET_CONFIG, which vhost-user-blk needs for "
+                 "the disk's capacity");
         return -EINVAL;
     }
     return 0;

@@ -50,8 +50,7 @@ static int vud_read_config(struct vhost_user_dev *d, uint8_t *config)
     return ret;
 }
 
-int vud_negotiate(struct vhost_user_dev *d, uint64_t *features, uint8_t *config,
-                  bool config_change)
+int vud_negotiate(struct vhost_user_dev *d, uint64_t *features, uint8_t *config, bool config_change)
 {
     uint64_t offer = vu_frontend_device_features(d->fe);
     struct vhost_user_setup s = {
@@ -134,8 +133,8 @@ static int vud_connect(struct vhost_user_dev *d)
 
     if (ret < 0) {
         log_err("%s: no usable vhost-user back-end at %s (%s within %d ms): %s", d->name,
-                d->spec.socket, d->spec.server ? "accept" : "connect",
-                d->spec.connect_timeout_ms, vu_frontend_last_error(d->fe));
+                d->spec.socket, d->spec.server ? "accept" : "connect", d->spec.connect_timeout_ms,
+                vu_frontend_last_error(d->fe));
         return ret;
     }
     ret = vud_negotiate(d, &d->features, d->config, false);
@@ -194,8 +193,7 @@ static void vud_init_ops(struct vhost_user_dev *d)
     };
 }
 
-struct vhost_user_dev *vhost_user_dev_create(const struct vhost_user_type *type,
-                                             const char *name,
+struct vhost_user_dev *vhost_user_dev_create(const struct vhost_user_type *type, const char *name,
                                              const struct vhost_user_spec *spec,
                                              const struct vhost_user_machine *m)
 {

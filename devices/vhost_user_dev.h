@@ -50,10 +50,10 @@ struct vhost_user_setup {
 
 /* One device kind: constant data and an optional hook. */
 struct vhost_user_type {
-    const char *kind;       /* --device keyword, e.g. "vhost-user-blk" */
-    const char *type;       /* short name: devices are "<type><n>", e.g. "blk0" */
-    uint32_t device_id;     /* 5 Device Types; 0: virtio-id= gives it */
-    unsigned int keys;      /* VHOST_USER_KEY_* accepted in the SPEC */
+    const char *kind;   /* --device keyword, e.g. "vhost-user-blk" */
+    const char *type;   /* short name: devices are "<type><n>", e.g. "blk0" */
+    uint32_t device_id; /* 5 Device Types; 0: virtio-id= gives it */
+    unsigned int keys;  /* VHOST_USER_KEY_* accepted in the SPEC */
     unsigned int max_queues;
     /* Config space bytes; VHOST_USER_CONFIG_FROM_SPEC: config-size= gives it. */
     uint32_t config_size;
@@ -73,7 +73,7 @@ struct vhost_user_type {
 
 /* Where the device sits in the machine. */
 struct vhost_user_machine {
-    uint64_t base;           /* virtio-mmio window */
+    uint64_t base; /* virtio-mmio window */
     unsigned int gsi;
     struct irq_chip *irq;
     const struct gmem *gmem; /* guest RAM: one memfd shared with the back-end */
@@ -83,9 +83,9 @@ struct vhost_user_machine {
 
 /* Per-device counters for the exit report. */
 struct vhost_user_stats {
-    struct vu_frontend_stats msgs;  /* vhost-user messages, all sessions */
-    struct virtio_mmio_stats mmio;  /* accesses = MMIO exits, notifies = kicks the VMM saw */
-    uint64_t failures;              /* times the back-end failed the device */
+    struct vu_frontend_stats msgs; /* vhost-user messages, all sessions */
+    struct virtio_mmio_stats mmio; /* accesses = MMIO exits, notifies = kicks the VMM saw */
+    uint64_t failures;             /* times the back-end failed the device */
     uint64_t reconnects;
 };
 
@@ -99,8 +99,7 @@ MUST_CHECK int vhost_user_dev_parse(const struct vhost_user_type *type, const ch
  * Connects to the back-end, negotiates, reads the config space and builds the transport.
  * name: "blk0". NULL on failure, logged once with the socket's path.
  */
-struct vhost_user_dev *vhost_user_dev_create(const struct vhost_user_type *type,
-                                             const char *name,
+struct vhost_user_dev *vhost_user_dev_create(const struct vhost_user_type *type, const char *name,
                                              const struct vhost_user_spec *spec,
                                              const struct vhost_user_machine *m);
 /* Accepts NULL and a half-built device. The irq_chip and loop must still exist, and the loop

@@ -30,23 +30,23 @@ struct vhost_user_dev {
 
     pthread_mutex_t lock; /* protects everything below */
     bool lock_init;
-    int poke;             /* __atomic: the event loop saw activity while the lock was taken */
+    int poke;                 /* __atomic: the event loop saw activity while the lock was taken */
     struct ev_handler sock_h; /* the session's main socket */
     struct ev_handler chan_h; /* the back-end channel */
     bool sock_watched;
     bool chan_watched;
-    bool broken;          /* the session was lost; the next DRIVER_OK reconnects */
-    bool config_dirty;    /* CONFIG_CHANGE_MSG arrived: re-read the config space */
-    uint64_t features;    /* offered to the guest; stable from creation */
+    bool broken;       /* the session was lost; the next DRIVER_OK reconnects */
+    bool config_dirty; /* CONFIG_CHANGE_MSG arrived: re-read the config space */
+    uint64_t features; /* offered to the guest; stable from creation */
     uint8_t config[VU_CONFIG_MAX_SIZE];
     uint64_t failures;
     uint64_t reconnects;
 };
 
 /* Transport feature bits a vhost-user device may pass through (split rings only). */
-#define VUD_TRANSPORT_FEATURES                                                                 \
-    (VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |                     \
-     VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_IN_ORDER) |                          \
+#define VUD_TRANSPORT_FEATURES                                                                     \
+    (VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |                         \
+     VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_IN_ORDER) |                              \
      VIRTIO_BIT(VIRTIO_F_ORDER_PLATFORM))
 
 /* vhost_user_dev.c */
@@ -67,8 +67,7 @@ void vud_unwatch(struct vhost_user_dev *d);
 /* The session is lost or unusable: disconnect and stop watching (lock held). */
 void vud_broken(struct vhost_user_dev *d);
 /* Same, and tell the guest: DEVICE_NEEDS_RESET with one log line (lock held). */
-void vud_fail(struct vhost_user_dev *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void vud_fail(struct vhost_user_dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 MUST_CHECK int vud_activate(void *opaque, const struct virtio_activation *act);
 void vud_reset(void *opaque);
 /* vu_frontend's config_changed callback (lock held, inside handle_backend_msg). */

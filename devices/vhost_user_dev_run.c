@@ -211,8 +211,8 @@ static int vud_reconnect(struct vhost_user_dev *d)
     ret = vud_negotiate(d, &features, d->config, false);
     /* The driver negotiated against the first session: the back-end must still offer it. */
     if (ret == 0 && (d->features & ~features)) {
-        log_err("%s: the back-end at %s came back without features 0x%llx", d->name,
-                d->spec.socket, (unsigned long long)(d->features & ~features));
+        log_err("%s: the back-end at %s came back without features 0x%llx", d->name, d->spec.socket,
+                (unsigned long long)(d->features & ~features));
         ret = -EOPNOTSUPP;
     }
     if (ret == 0)

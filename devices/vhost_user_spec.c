@@ -16,12 +16,12 @@
 struct vus_key {
     const char *name;
     unsigned int bit;
-    int (*set)(struct vhost_user_spec *s, const struct vhost_user_spec_limits *lim,
-               const char *val, size_t len, char *err, size_t errlen);
+    int (*set)(struct vhost_user_spec *s, const struct vhost_user_spec_limits *lim, const char *val,
+               size_t len, char *err, size_t errlen);
 };
 
-__attribute__((format(printf, 3, 4))) static int vus_bad(char *err, size_t errlen,
-                                                         const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int vus_bad(char *err, size_t errlen, const char *fmt,
+                                                         ...)
 {
     va_list ap;
 
@@ -129,9 +129,8 @@ static int vus_timeout(const char *key, int *out, const char *val, size_t len, c
     return ret;
 }
 
-static int vus_connect_timeout(struct vhost_user_spec *s,
-                               const struct vhost_user_spec_limits *lim, const char *val,
-                               size_t len, char *err, size_t errlen)
+static int vus_connect_timeout(struct vhost_user_spec *s, const struct vhost_user_spec_limits *lim,
+                               const char *val, size_t len, char *err, size_t errlen)
 {
     (void)lim;
     return vus_timeout("connect-timeout", &s->connect_timeout_ms, val, len, err, errlen);
@@ -154,16 +153,14 @@ static int vus_virtio_id(struct vhost_user_spec *s, const struct vhost_user_spec
                          const char *val, size_t len, char *err, size_t errlen)
 {
     (void)lim;
-    return vus_uint("virtio-id", val, len, 1, VHOST_USER_VIRTIO_ID_MAX, &s->virtio_id, err,
-                    errlen);
+    return vus_uint("virtio-id", val, len, 1, VHOST_USER_VIRTIO_ID_MAX, &s->virtio_id, err, errlen);
 }
 
 static int vus_config_size(struct vhost_user_spec *s, const struct vhost_user_spec_limits *lim,
                            const char *val, size_t len, char *err, size_t errlen)
 {
     (void)lim;
-    return vus_uint("config-size", val, len, 0, VU_CONFIG_MAX_SIZE, &s->config_size, err,
-                    errlen);
+    return vus_uint("config-size", val, len, 0, VU_CONFIG_MAX_SIZE, &s->config_size, err, errlen);
 }
 
 static const struct vus_key vus_keys[] = {

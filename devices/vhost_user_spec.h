@@ -24,15 +24,15 @@
 #define VHOST_USER_KEY_CONFIG_SIZE     (1u << 8) /* config-size=N (generic device) */
 
 /* What every vhost-user kind accepts. */
-#define VHOST_USER_KEYS_COMMON                                                                 \
-    (VHOST_USER_KEY_SOCKET | VHOST_USER_KEY_SERVER | VHOST_USER_KEY_PROFILE |                  \
-     VHOST_USER_KEY_QUEUES | VHOST_USER_KEY_QUEUE_SIZE | VHOST_USER_KEY_CONNECT_TIMEOUT |      \
+#define VHOST_USER_KEYS_COMMON                                                                     \
+    (VHOST_USER_KEY_SOCKET | VHOST_USER_KEY_SERVER | VHOST_USER_KEY_PROFILE |                      \
+     VHOST_USER_KEY_QUEUES | VHOST_USER_KEY_QUEUE_SIZE | VHOST_USER_KEY_CONNECT_TIMEOUT |          \
      VHOST_USER_KEY_REPLY_TIMEOUT)
 
-#define VHOST_USER_SOCKET_MAX          108 /* sizeof(sun_path), NUL included */
-#define VHOST_USER_TIMEOUT_MAX_MS      3600000u
-#define VHOST_USER_CONNECT_TIMEOUT_MS  5000u /* default: a back-end may still be starting */
-#define VHOST_USER_VIRTIO_ID_MAX       63u
+#define VHOST_USER_SOCKET_MAX         108 /* sizeof(sun_path), NUL included */
+#define VHOST_USER_TIMEOUT_MAX_MS     3600000u
+#define VHOST_USER_CONNECT_TIMEOUT_MS 5000u /* default: a back-end may still be starting */
+#define VHOST_USER_VIRTIO_ID_MAX      63u
 
 struct vhost_user_spec {
     char socket[VHOST_USER_SOCKET_MAX];

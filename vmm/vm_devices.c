@@ -24,7 +24,7 @@ static const struct vhost_user_type *const vm_device_kinds[] = {
 #define VM_DEVICES_NKINDS (sizeof(vm_device_kinds) / sizeof(vm_device_kinds[0]))
 /* One GSI each, from LAYOUT_IRQ_VIRTIO_BASE to the last IOAPIC pin; one window each. */
 #define VM_DEVICES_MAX_GSI (LAYOUT_IRQ_VIRTIO_LAST - LAYOUT_IRQ_VIRTIO_BASE + 1)
-#define VM_DEVICES_MAX                                                                         \
+#define VM_DEVICES_MAX                                                                             \
     (VM_DEVICES_MAX_GSI < LAYOUT_VIRTIO_MMIO_MAX ? VM_DEVICES_MAX_GSI : LAYOUT_VIRTIO_MMIO_MAX)
 
 struct vm_device {
@@ -67,8 +67,8 @@ static int vm_devices_parse_one(struct vm_devices *vd, const char *spec)
 
     d->type = vm_devices_kind(spec, kind_len);
     if (!d->type) {
-        log_err("--device %s: unknown device kind '%.*s' (known: vhost-user-blk, vhost-user)",
-                spec, (int)kind_len, spec);
+        log_err("--device %s: unknown device kind '%.*s' (known: vhost-user-blk, vhost-user)", spec,
+                (int)kind_len, spec);
         return -EINVAL;
     }
     if (vd->n == VM_DEVICES_MAX) {
