@@ -15,6 +15,7 @@ static const struct fw_test fw_tests[] = {
     {"boot", test_boot},
     {"blk", prog_blk},
     {"blk-bench", prog_blk_bench},
+    {"dirty", prog_dirty},
     {"mmio-fuzz", prog_mmio_fuzz},
 };
 

@@ -16,5 +16,6 @@ void test_boot(const struct machine *m);
 void prog_blk(const struct machine *m);
 void prog_mmio_fuzz(const struct machine *m);
 void prog_blk_bench(const struct machine *m);
+void prog_dirty(const struct machine *m);
 
 #endif

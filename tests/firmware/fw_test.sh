@@ -112,6 +112,11 @@ blk-bench)
         grep -q "FIGURE ${phase}_iops=[1-9]" "$work/out" || fail "no $phase IOPS figure"
     done
     ;;
+dirty)
+    run_guest "test=dirty passes=3"
+    expect_pass
+    grep -q "FIGURE passes=3" "$work/out" || fail "not all passes ran"
+    ;;
 mmio-fuzz)
     # minivmm only: QEMU accepts the bad values (and 7.2 asserts), which is the point.
     truncate -s 1M "$work/disk.img"
