@@ -16,6 +16,7 @@ static const struct fw_test fw_tests[] = {
     {"blk", prog_blk},
     {"blk-bench", prog_blk_bench},
     {"dirty", prog_dirty},
+    {"pingpong", prog_pingpong},
     {"mmio-fuzz", prog_mmio_fuzz},
 };
 

@@ -112,6 +112,16 @@ blk-bench)
         grep -q "FIGURE ${phase}_iops=[1-9]" "$work/out" || fail "no $phase IOPS figure"
     done
     ;;
+pingpong)
+    # Against qemu-storage-daemon (GET_ID requests) until tools/ has the minimal back-end.
+    truncate -s 1M "$work/disk.img"
+    start_backend "$work/blk.sock" qemu-storage-daemon \
+        --blockdev "driver=file,node-name=f,filename=$work/disk.img" \
+        --export "type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path=$work/blk.sock,writable=on"
+    run_guest "test=pingpong iters=500" vhost-user-blk "$work/blk.sock"
+    expect_pass
+    grep -q "FIGURE rtt_median_ns=[1-9]" "$work/out" || fail "no median figure"
+    ;;
 dirty)
     run_guest "test=dirty passes=3"
     expect_pass
