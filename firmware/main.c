@@ -17,6 +17,7 @@ static const struct fw_test fw_tests[] = {
     {"blk-bench", prog_blk_bench},
     {"dirty", prog_dirty},
     {"pingpong", prog_pingpong},
+    {"net", prog_net},
     {"mmio-fuzz", prog_mmio_fuzz},
 };
 

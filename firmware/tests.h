@@ -18,5 +18,6 @@ void prog_mmio_fuzz(const struct machine *m);
 void prog_blk_bench(const struct machine *m);
 void prog_dirty(const struct machine *m);
 void prog_pingpong(const struct machine *m);
+void prog_net(const struct machine *m);
 
 #endif

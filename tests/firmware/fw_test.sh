@@ -25,6 +25,7 @@ pids=()
 cleanup() {
     local p
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "/var/run/dpdk/$(basename "$work")" # testpmd's runtime files (--file-prefix)
     if [ -n "${MINIVMM_KEEP:-}" ] || [ "${failed:-1}" != 0 ]; then
         echo "# work directory kept: $work" >&2
     else
@@ -46,7 +47,7 @@ start_backend() {
     shift
     "$@" >"$work/backend.log" 2>&1 &
     pids+=($!)
-    for _ in $(seq 100); do
+    for _ in $(seq $((400 * scale))); do # testpmd takes seconds on a loaded host
         [ -S "$sock" ] && return 0
         sleep 0.05
     done
@@ -57,7 +58,7 @@ start_backend() {
 qemu_cpu=host,-xsave,-cx16,-popcnt,-movbe,-bmi1,-bmi2,-abm,-adx,-fsgsbase,-rdpid,-invpcid,-pcid
 qemu_cpu=$qemu_cpu,-smap,-smep,-pku,-umip,-rdrand,-rdseed,-arch-capabilities
 
-# run_guest CMDLINE [vhost-user-blk SOCK]: boots the firmware, sets status (the test's).
+# run_guest CMDLINE [vhost-user-blk|vhost-user-net SOCK]: boots the firmware, sets status.
 run_guest() {
     local cmdline=$1 dev=${2:-} sock=${3:-} rc
     if [ "$vmm" = qemu ]; then
@@ -68,6 +69,10 @@ run_guest() {
             args+=(-object memory-backend-memfd,id=mem,size=64M,share=on -numa node,memdev=mem
                    -chardev "socket,id=c,path=$sock" -device vhost-user-blk,chardev=c
                    -global virtio-mmio.force-legacy=false)
+        elif [ "$dev" = vhost-user-net ]; then
+            args+=(-object memory-backend-memfd,id=mem,size=64M,share=on -numa node,memdev=mem
+                   -chardev "socket,id=c,path=$sock" -netdev vhost-user,id=n,chardev=c
+                   -device virtio-net-device,netdev=n -global virtio-mmio.force-legacy=false)
         fi
         timeout "$timeout_s" qemu-system-x86_64 "${args[@]}" >"$work/out" 2>&1 </dev/null
         rc=$?
@@ -75,7 +80,10 @@ run_guest() {
         if [ $((rc % 2)) = 1 ]; then status=$(((rc - 1) / 2)); else status=rc$rc; fi
     else
         local args=(--kernel "$FW_ELF" --memory 64M --cmdline "$cmdline" --timeout "$timeout_s")
-        [ -n "$dev" ] && args+=(--device "$dev,socket=$sock")
+        case $dev in
+        vhost-user-blk) args+=(--device "vhost-user-blk,socket=$sock") ;;
+        vhost-user-net) args+=(--device "vhost-user,socket=$sock,virtio-id=1,queues=2") ;;
+        esac
         timeout "$((timeout_s + 5))" "$MINIVMM" "${args[@]}" >"$work/out" 2>&1 </dev/null
         status=$?
     fi
@@ -121,6 +129,16 @@ pingpong)
     run_guest "test=pingpong iters=500" vhost-user-blk "$work/blk.sock"
     expect_pass
     grep -q "FIGURE rtt_median_ns=[1-9]" "$work/out" || fail "no median figure"
+    ;;
+net)
+    # testpmd answers ICMP echo on its one port; --stats-period keeps it running
+    # with stdin closed (otherwise it exits at "Press enter to exit").
+    start_backend "$work/net.sock" dpdk-testpmd -l 0,1 --no-huge -m 512 --no-pci \
+        --file-prefix "$(basename "$work")" --vdev "net_vhost0,iface=$work/net.sock,queues=1" \
+        -- --auto-start --forward-mode=icmpecho --nb-cores=1 --total-num-mbufs=16384 \
+        --stats-period 1000 </dev/null
+    run_guest "test=net count=1000" vhost-user-net "$work/net.sock"
+    expect_pass
     ;;
 dirty)
     run_guest "test=dirty passes=3"
