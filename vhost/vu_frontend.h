@@ -19,6 +19,15 @@
  * - Not thread-safe: one thread (the event loop or the device's control path) drives a session.
  * - The library has no event loop: when vu_frontend_backend_fd() is readable, the caller calls
  *   vu_frontend_handle_backend_msg().
+ *
+ * Typical device life (vhost-user.md §12):
+ *   fe = vu_frontend_new(&opts); vu_frontend_connect(fe);
+ *   offer vu_frontend_device_features(fe) to the guest; read config (vu_frontend_get_config);
+ *   at DRIVER_OK: vu_frontend_set_features(acked); [blk: get_inflight once, set_inflight];
+ *                 vu_frontend_set_mem_table(regions); vu_frontend_start_ring() per ready queue;
+ *   at reset:     vu_frontend_stop_ring() per started ring (keep the bases to resume);
+ *   on a broken back-end (an error other than -EIO/-EINVAL/-EOPNOTSUPP/-EBUSY): the session is
+ *   already disconnected; vu_frontend_connect() again later and redo DRIVER_OK's steps.
  */
 #ifndef MINIVMM_VU_FRONTEND_H
 #define MINIVMM_VU_FRONTEND_H
