@@ -28,7 +28,7 @@
 #define LAYOUT_EBDA_START      0x9FC00ULL
 #define LAYOUT_BIOS_START      0xA0000ULL /* VGA hole + BIOS area: reserved up to 1 MiB */
 #define LAYOUT_HIMEM_START     0x100000ULL /* protected-mode kernel load address */
-#define LAYOUT_STACK_TOP       0x8FF0ULL
+#define LAYOUT_STACK_TOP       0x6FF0ULL /* initial stack, below the zero page */
 
 /* Devices inside the MMIO hole. */
 #define LAYOUT_VIRTIO_MMIO_BASE 0xD0000000ULL
