@@ -369,6 +369,10 @@ int vm_run(struct vm *vm)
     for (unsigned int i = 0; i < vm->vcpus_created; i++)
         vcpu_join(&vm->vcpus[i]);
     terminal_restore();
+    /* A guest that ran out of time is stuck somewhere: say where each vCPU is. */
+    if (vm->exit_status == VM_EXIT_TIMEOUT)
+        for (unsigned int i = 0; i < vm->vcpus_created; i++)
+            vcpu_dump_state(&vm->vcpus[i]);
     if (vm->exit_status == VM_EXIT_OK)
         log_info("%s", vm->exit_reason);
     else

@@ -178,6 +178,23 @@ static void vcpu_describe_rip(struct vcpu *v, char *buf, size_t len)
     }
 }
 
+/* Logs where a stopped vCPU is: RIP, code bytes, RSP, RFLAGS and the state KVM keeps for it. */
+void vcpu_dump_state(struct vcpu *v)
+{
+    struct kvm_regs regs;
+    struct kvm_mp_state mp;
+    char where[160];
+
+    vcpu_describe_rip(v, where, sizeof(where));
+    if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0) {
+        log_info("vCPU %u: %s", v->index, where);
+        return;
+    }
+    log_info("vCPU %u: %s; RSP 0x%llx RFLAGS 0x%llx RAX 0x%llx mp_state %u, %llu exits", v->index,
+             where, (unsigned long long)regs.rsp, (unsigned long long)regs.rflags,
+             (unsigned long long)regs.rax, mp.mp_state, (unsigned long long)v->stats.exits);
+}
+
 static void vcpu_internal_error(struct vcpu *v)
 {
     struct kvm_run *run = v->run;

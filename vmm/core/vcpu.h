@@ -59,5 +59,7 @@ MUST_CHECK int vcpu_init_platform_state(struct vcpu *v);
 MUST_CHECK int vcpu_start(struct vcpu *v);
 void vcpu_request_stop(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+/* Logs RIP, code bytes and key registers of a vCPU whose thread has been joined. */
+void vcpu_dump_state(struct vcpu *v);
 
 #endif
