@@ -235,7 +235,8 @@ static int vm_setup_vcpus(struct vm *vm, const struct boot_entry *entry)
     if (ret < 0)
         return ret;
     cpuid_size = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
-    struct kvm_cpuid2 *mine = malloc(cpuid_size);
+    uint32_t capacity = vm->cpuid->nent + CPUID_FILTER_EXTRA;
+    struct kvm_cpuid2 *mine = malloc(sizeof(*mine) + capacity * sizeof(mine->entries[0]));
     if (!mine)
         return -ENOMEM;
     for (unsigned int i = 0; i < vm->ncpus; i++) {
@@ -252,7 +253,7 @@ static int vm_setup_vcpus(struct vm *vm, const struct boot_entry *entry)
         v->stop_opaque = vm;
         memcpy(mine, vm->cpuid, cpuid_size);
         model.index = i;
-        ret = cpuid_filter(mine, &model);
+        ret = cpuid_filter(mine, capacity, &model);
         if (ret == 0)
             ret = vcpu_set_cpuid(v, mine);
         if (ret == 0)

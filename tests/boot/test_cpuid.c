@@ -51,26 +51,36 @@ static const struct feature hidden[] = {
     {"arch-capabilities", 7, 0, EDX, 29},
     {"avx-vnni", 7, 1, EAX, 4},
     {"abm/lzcnt", 0x80000001, 0, ECX, 5},
+    /* Paravirt features Linux implements with VMCALL, which hangs on PVM. */
+    {"kvm-pv-unhalt", 0x40000001, 0, EAX, 7},
+    {"kvm-pv-send-ipi", 0x40000001, 0, EAX, 11},
+    {"kvm-pv-sched-yield", 0x40000001, 0, EAX, 13},
 };
 
 /* Features the emulator handles: baseline must keep them. */
 static const struct feature kept[] = {
-    {"sse4.2", 1, 0, ECX, 20}, {"x2apic", 1, 0, ECX, 21}, {"fpu", 1, 0, EDX, 0},
-    {"sse2", 1, 0, EDX, 26},   {"erms", 7, 0, EBX, 9},    {"lm", 0x80000001, 0, EDX, 29},
+    {"sse4.2", 1, 0, ECX, 20},
+    {"x2apic", 1, 0, ECX, 21},
+    {"fpu", 1, 0, EDX, 0},
+    {"sse2", 1, 0, EDX, 26},
+    {"erms", 7, 0, EBX, 9},
+    {"lm", 0x80000001, 0, EDX, 29},
+    {"kvmclock", 0x40000001, 0, EAX, 3},
 };
 
 static const struct {
     uint32_t function, index;
 } leaves[] = {
-    {0, 0},    {1, 0},          {4, 0},          {4, 3},          {7, 0},   {7, 1},
-    {0xB, 0},  {0xB, 1},        {0xB, 2},        {0xD, 0},        {0xD, 1}, {0x1F, 0},
-    {0x1F, 1}, {0x40000000, 0}, {0x80000001, 0}, {0x80000008, 0},
+    {0, 0},    {1, 0},          {4, 0},          {4, 3},          {7, 0},          {7, 1},
+    {0xB, 0},  {0xB, 1},        {0xB, 2},        {0xD, 0},        {0xD, 1},        {0x1F, 0},
+    {0x1F, 1}, {0x40000000, 0}, {0x80000001, 0}, {0x80000008, 0}, {0x40000001, 0},
 };
-#define NLEAVES (sizeof(leaves) / sizeof(leaves[0]))
+#define NLEAVES  (sizeof(leaves) / sizeof(leaves[0]))
+#define CAPACITY (NLEAVES + CPUID_FILTER_EXTRA)
 
 static struct kvm_cpuid2 *all_supported(void)
 {
-    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + NLEAVES * sizeof(c->entries[0]));
+    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + CAPACITY * sizeof(c->entries[0]));
 
     cr_assert(c);
     c->nent = NLEAVES;
@@ -115,7 +125,7 @@ static struct kvm_cpuid2 *filtered(enum cpuid_model model, unsigned int index, u
     struct kvm_cpuid2 *c = all_supported();
     struct cpuid_vcpu v = {.model = model, .index = index, .ncpus = ncpus};
 
-    cr_assert_eq(cpuid_filter(c, &v), 0);
+    cr_assert_eq(cpuid_filter(c, CAPACITY, &v), 0);
     return c;
 }
 
@@ -214,6 +224,56 @@ Test(cpuid, topology_levels)
     free(c);
 }
 
+/* Drops every subleaf but 0 of the topology leaves, as KVM_GET_SUPPORTED_CPUID returns them. */
+static void only_subleaf_0(struct kvm_cpuid2 *c)
+{
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < c->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+        if ((e->function == 0xB || e->function == 0x1F) && e->index > 0)
+            continue;
+        c->entries[n++] = *e;
+    }
+    c->nent = n;
+}
+
+Test(cpuid, topology_subleaves_added)
+{
+    struct kvm_cpuid2 *c = all_supported();
+    struct cpuid_vcpu v = {.model = CPUID_MODEL_BASELINE, .index = 1, .ncpus = 2};
+
+    only_subleaf_0(c);
+    cr_assert_eq(cpuid_filter(c, CAPACITY, &v), 0);
+    for (uint32_t leaf = 0xB; leaf <= 0x1F; leaf += 0x1F - 0xB) {
+        const struct kvm_cpuid_entry2 *core = find(c, leaf, 1), *end = find(c, leaf, 2);
+
+        cr_assert_eq(core->ebx, 2, "leaf 0x%x: two cores in the package", leaf);
+        cr_assert_eq((core->ecx >> 8) & 0xff, 2, "core level");
+        cr_assert_eq(core->eax & 0x1f, 1);
+        cr_assert_eq(core->edx, 1, "x2APIC id");
+        cr_assert(core->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+        cr_assert_eq((end->ecx >> 8) & 0xff, 0, "enumeration ends");
+    }
+    /* Filtering again (same buffer) adds nothing. */
+    uint32_t nent = c->nent;
+    cr_assert_eq(cpuid_filter(c, CAPACITY, &v), 0);
+    cr_assert_eq(c->nent, nent);
+    free(c);
+}
+
+Test(cpuid, no_room_for_topology_subleaves)
+{
+    struct kvm_cpuid2 *c = all_supported();
+    struct cpuid_vcpu v = {.model = CPUID_MODEL_HOST, .index = 0, .ncpus = 2};
+
+    only_subleaf_0(c);
+    cr_assert_eq(cpuid_filter(c, c->nent + 1, &v), -ENOSPC);
+    cr_assert_eq(cpuid_filter(c, 1, &v), -EINVAL, "nent larger than the capacity");
+    free(c);
+}
+
 Test(cpuid, single_cpu_has_no_htt)
 {
     struct kvm_cpuid2 *c = filtered(CPUID_MODEL_HOST, 0, 1);
@@ -230,10 +290,10 @@ Test(cpuid, tsc_deadline_only_when_asked)
     struct cpuid_vcpu v = {.model = CPUID_MODEL_HOST, .index = 0, .ncpus = 1};
 
     find(c, 1, 0)->ecx &= ~(1U << 24);
-    cr_assert_eq(cpuid_filter(c, &v), 0);
+    cr_assert_eq(cpuid_filter(c, CAPACITY, &v), 0);
     cr_assert_not(find(c, 1, 0)->ecx & (1U << 24));
     v.tsc_deadline = true;
-    cr_assert_eq(cpuid_filter(c, &v), 0);
+    cr_assert_eq(cpuid_filter(c, CAPACITY, &v), 0);
     cr_assert(find(c, 1, 0)->ecx & (1U << 24));
     free(c);
 }
@@ -243,9 +303,9 @@ Test(cpuid, bad_vcpu_index)
     struct kvm_cpuid2 *c = all_supported();
     struct cpuid_vcpu v = {.model = CPUID_MODEL_HOST, .index = 2, .ncpus = 2};
 
-    cr_assert_eq(cpuid_filter(c, &v), -EINVAL);
+    cr_assert_eq(cpuid_filter(c, CAPACITY, &v), -EINVAL);
     v.ncpus = 0;
     v.index = 0;
-    cr_assert_eq(cpuid_filter(c, &v), -EINVAL);
+    cr_assert_eq(cpuid_filter(c, CAPACITY, &v), -EINVAL);
     free(c);
 }

@@ -48,6 +48,11 @@ static const struct cpuid_mask baseline_masks[] = {
     {7, 1, EAX, BIT(4) | BIT(5) | BIT(21) | BIT(23)},
     /* Leaf 0x80000001 ECX: ABM/LZCNT(5) XOP(11) FMA4(16) TBM(21). */
     {0x80000001, ~0U, ECX, BIT(5) | BIT(11) | BIT(16) | BIT(21)},
+    /* KVM paravirt leaf 0x40000001 EAX: the features Linux implements with the VMCALL
+     * hypercall, which never returns on PVM (measured: any hypercall number spins the vCPU
+     * inside KVM_RUN): PV_UNHALT(7, KVM_HC_KICK_CPU) PV_SEND_IPI(11) PV_SCHED_YIELD(13).
+     * Without them Linux sends IPIs through the emulated x2APIC. */
+    {0x40000001, ~0U, EAX, BIT(7) | BIT(11) | BIT(13)},
 };
 
 #define CPUID_XSAVE_LEAF        0xD
@@ -166,10 +171,52 @@ static void cpuid_apply_vcpu(struct kvm_cpuid_entry2 *e, const struct cpuid_vcpu
     }
 }
 
-int cpuid_filter(struct kvm_cpuid2 *cpuid, const struct cpuid_vcpu *vcpu)
+static bool cpuid_has(const struct kvm_cpuid2 *cpuid, uint32_t function, uint32_t index)
 {
-    if (vcpu->ncpus == 0 || vcpu->index >= vcpu->ncpus || vcpu->index > 254)
+    for (uint32_t i = 0; i < cpuid->nent; i++)
+        if (cpuid->entries[i].function == function && cpuid->entries[i].index == index)
+            return true;
+    return false;
+}
+
+/*
+ * KVM does not enumerate topology: KVM_GET_SUPPORTED_CPUID returns leaves 0xB
+ * and 0x1F as a single zeroed subleaf 0. Without the core level (subleaf 1)
+ * Linux puts every vCPU in its own package, so add subleaves 1 and 2 to every
+ * topology leaf the list has; cpuid_topology_leaf() fills them.
+ */
+static int cpuid_add_topology_subleaves(struct kvm_cpuid2 *cpuid, uint32_t capacity)
+{
+    static const uint32_t leaves[] = {0xB, 0x1F};
+
+    for (size_t l = 0; l < sizeof(leaves) / sizeof(leaves[0]); l++) {
+        if (!cpuid_has(cpuid, leaves[l], 0))
+            continue;
+        for (uint32_t sub = 1; sub <= 2; sub++) {
+            if (cpuid_has(cpuid, leaves[l], sub))
+                continue;
+            if (cpuid->nent >= capacity)
+                return -ENOSPC;
+            cpuid->entries[cpuid->nent++] = (struct kvm_cpuid_entry2){
+                .function = leaves[l],
+                .index = sub,
+                .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+            };
+        }
+    }
+    return 0;
+}
+
+int cpuid_filter(struct kvm_cpuid2 *cpuid, uint32_t capacity, const struct cpuid_vcpu *vcpu)
+{
+    int ret;
+
+    if (vcpu->ncpus == 0 || vcpu->index >= vcpu->ncpus || vcpu->index > 254 ||
+        cpuid->nent > capacity)
         return -EINVAL;
+    ret = cpuid_add_topology_subleaves(cpuid, capacity);
+    if (ret < 0)
+        return ret;
     for (uint32_t i = 0; i < cpuid->nent; i++) {
         struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 

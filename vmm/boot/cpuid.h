@@ -8,6 +8,7 @@
 
 #include <linux/kvm.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "log.h"
 
@@ -28,11 +29,17 @@ struct cpuid_vcpu {
 MUST_CHECK int cpuid_model_parse(const char *name, enum cpuid_model *model);
 const char *cpuid_model_name(enum cpuid_model model);
 
+/* Entries cpuid_filter() may append (topology subleaves 0xB.1-2 and 0x1F.1-2). */
+#define CPUID_FILTER_EXTRA 4
+
 /*
- * Edits cpuid (a private copy per vCPU) in place. Leaves no leaf it does not
- * understand changed except for the baseline feature masks. -EINVAL when
- * index >= ncpus or ncpus is 0.
+ * Edits cpuid (a private copy per vCPU, room for `capacity` entries, which
+ * should be at least nent + CPUID_FILTER_EXTRA) in place, appending the
+ * topology subleaves KVM leaves out. Leaves no leaf it does not understand
+ * changed except for the baseline feature masks. -EINVAL when index >= ncpus,
+ * ncpus is 0 or nent > capacity; -ENOSPC when the subleaves do not fit.
  */
-MUST_CHECK int cpuid_filter(struct kvm_cpuid2 *cpuid, const struct cpuid_vcpu *vcpu);
+MUST_CHECK int cpuid_filter(struct kvm_cpuid2 *cpuid, uint32_t capacity,
+                            const struct cpuid_vcpu *vcpu);
 
 #endif
