@@ -206,3 +206,29 @@ Test(vhost_user_dev, config_change_message_means_new_config_generation_and_inter
     cr_expect_eq(vuh_status(&h) & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
     vuh_fini(&h, true);
 }
+
+/* server=on: minivmm listens and the back-end connects (a back-end started after the VMM). */
+Test(vhost_user_dev, server_mode_accepts_the_backend)
+{
+    struct fb_config cfg = vuh_cfg();
+    char path[128], args[300], err[256];
+    struct vhost_user_spec spec;
+    struct vuh h;
+
+    snprintf(path, sizeof(path), "/tmp/vuh-server-%d.sock", (int)getpid());
+    cfg.connect_to = path;
+    vuh_init(&h, &cfg);
+    snprintf(args, sizeof(args), "socket=%s,server=on,connect-timeout=3000,virtio-id=42", path);
+    cr_assert_eq(vhost_user_dev_parse(&vhost_user_generic_type, args, &spec, err, sizeof(err)), 0,
+                 "%s", err);
+    struct vhost_user_machine m = {
+        .base = VUH_BASE, .gsi = VUH_GSI, .irq = &h.irq.chip, .gmem = &h.gm, .loop = &h.loop};
+    h.d = vhost_user_dev_create(&vhost_user_generic_type, "test0", &spec, &m);
+    cr_assert_not_null(h.d);
+    h.t = vhost_user_dev_mmio(h.d);
+    vuh_init_driver(&h, DRV_FEATURES, 1, 64);
+    cr_expect_eq(vuh_status(&h) & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
+    cr_expect(h.fb.ring_started[0]);
+    vuh_fini(&h, true);
+    cr_expect_neq(access(path, F_OK), 0, "the listening socket was left behind");
+}
