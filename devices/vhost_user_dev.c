@@ -132,9 +132,10 @@ static int vud_connect(struct vhost_user_dev *d)
     int ret = vu_frontend_connect(d->fe);
 
     if (ret < 0) {
-        log_err("%s: no usable vhost-user back-end at %s (%s within %d ms): %s", d->name,
-                d->spec.socket, d->spec.server ? "accept" : "connect", d->spec.connect_timeout_ms,
-                vu_frontend_last_error(d->fe));
+        /* The library logged the failing step; this line says what it means for the VM. */
+        log_err("%s: no usable vhost-user back-end at %s (%s, connect-timeout=%d ms)", d->name,
+                d->spec.socket, d->spec.server ? "listening" : "connecting",
+                d->spec.connect_timeout_ms);
         return ret;
     }
     ret = vud_negotiate(d, &d->features, d->config, false);

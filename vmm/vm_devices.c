@@ -67,8 +67,13 @@ static int vm_devices_parse_one(struct vm_devices *vd, const char *spec)
 
     d->type = vm_devices_kind(spec, kind_len);
     if (!d->type) {
-        log_err("--device %s: unknown device kind '%.*s' (known: vhost-user-blk, vhost-user)", spec,
-                (int)kind_len, spec);
+        char known[256] = "";
+
+        for (size_t i = 0; i < VM_DEVICES_NKINDS; i++)
+            snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
+                     vm_device_kinds[i]->kind);
+        log_err("--device %s: unknown device kind '%.*s' (known: %s)", spec, (int)kind_len, spec,
+                known);
         return -EINVAL;
     }
     if (vd->n == VM_DEVICES_MAX) {
