@@ -112,19 +112,46 @@ static int vm_dump_dtb(const char *path, const void *blob, size_t len)
     return 0;
 }
 
+/*
+ * The user's --cmdline, preceded on PVM (baseline CPU model) by the arguments
+ * that make Linux avoid the features PVM shows despite the CPUID filter
+ * (cpuid.h). The project firmware ignores words it does not know.
+ */
+static int vm_user_cmdline(const struct vm *vm, char *buf, size_t size)
+{
+    const char *user = vm->opts->cmdline ? vm->opts->cmdline : "";
+    char cpu_args[192] = "";
+    int n;
+
+    if (vm->opts->cpu_model != OPTIONS_CPU_HOST && kvm_host_is_pvm() &&
+        cpuid_pvm_linux_args(cpu_args, sizeof(cpu_args)) < 0) {
+        log_err("cannot format the PVM CPU arguments");
+        return -E2BIG;
+    }
+    n = snprintf(buf, size, "%s%s%s", cpu_args, cpu_args[0] && user[0] ? " " : "", user);
+    if (n < 0 || (size_t)n >= size) {
+        log_err("kernel command line too long: more than %zu bytes", size - 1);
+        return -E2BIG;
+    }
+    return 0;
+}
+
 /* Phase 2: kernel, initrd, command line, device tree, boot tables. */
 static int vm_load_image(struct vm *vm, struct boot_entry *entry)
 {
     struct cmdline_dev devs[LAYOUT_VIRTIO_MMIO_MAX];
     unsigned int ndevs = vm_devices_windows(vm, devs, LAYOUT_VIRTIO_MMIO_MAX);
     char *cmdline = malloc(LAYOUT_CMDLINE_MAX);
+    char *user = malloc(LAYOUT_CMDLINE_MAX);
     void *dtb = malloc(LAYOUT_DTB_MAX);
     int dtb_len, ret = -ENOMEM;
 
-    if (!dtb || !cmdline)
+    if (!dtb || !cmdline || !user)
         goto out;
-    ret = cmdline_build(cmdline, LAYOUT_CMDLINE_MAX, vm->opts->serial != OPTIONS_SERIAL_NONE, devs,
-                        ndevs, vm->opts->cmdline);
+    ret = vm_user_cmdline(vm, user, LAYOUT_CMDLINE_MAX);
+    if (ret == 0)
+        ret = cmdline_build(cmdline, LAYOUT_CMDLINE_MAX, vm->opts->serial != OPTIONS_SERIAL_NONE,
+                            devs, ndevs, user);
     if (ret < 0)
         goto out;
     dtb_len = vm_build_dtb(vm, cmdline, dtb, LAYOUT_DTB_MAX);
@@ -148,6 +175,7 @@ static int vm_load_image(struct vm *vm, struct boot_entry *entry)
     };
     ret = boot_load(&cfg, &vm->gmem, entry);
 out:
+    free(user);
     free(cmdline);
     free(dtb);
     return ret;

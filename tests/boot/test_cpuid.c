@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,5 +308,58 @@ Test(cpuid, bad_vcpu_index)
     v.ncpus = 0;
     v.index = 0;
     cr_assert_eq(cpuid_filter(c, CAPACITY, &v), -EINVAL);
+    free(c);
+}
+
+/* X86_FEATURE number (Linux word * 32 + bit) of a leaf-1/7/0x80000001 feature. */
+static unsigned int linux_feature(uint32_t function, int reg, unsigned int bit)
+{
+    if (function == 1 && reg == ECX)
+        return 4 * 32 + bit;
+    if (function == 7 && reg == EBX)
+        return 9 * 32 + bit;
+    if (function == 7 && reg == ECX)
+        return 16 * 32 + bit;
+    cr_assert(function == 0x80000001 && reg == ECX);
+    return 6 * 32 + bit;
+}
+
+Test(cpuid, pvm_linux_args)
+{
+    /* Instruction features without XSAVE state: the ones "noxsave" does not drop. */
+    static const char *const expected[] = {
+        "cx16", "pcid",    "movbe",  "popcnt", "rdrand", "fsgsbase", "bmi1",  "smep",
+        "bmi2", "invpcid", "rdseed", "adx",    "smap",   "umip",     "rdpid", "abm/lzcnt",
+    };
+    struct kvm_cpuid2 *c = filtered(CPUID_MODEL_BASELINE, 0, 1);
+    char args[192], small[24];
+
+    cr_assert_eq(cpuid_pvm_linux_args(args, sizeof(args)), 0);
+    cr_assert_eq(strncmp(args, "noxsave clearcpuid=", 19), 0, "%s", args);
+    /* Linux 6.1 copies the clearcpuid= value into a 128-byte buffer. */
+    cr_assert_lt(strlen(args + 19), 128, "%s", args);
+    for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+        const struct feature *f = NULL;
+        char num[16];
+
+        for (size_t j = 0; j < sizeof(hidden) / sizeof(hidden[0]); j++)
+            if (strcmp(hidden[j].name, expected[i]) == 0)
+                f = &hidden[j];
+        cr_assert(f, "%s not in the hidden list", expected[i]);
+        snprintf(num, sizeof(num), "%u", linux_feature(f->function, f->reg, f->bit));
+        cr_assert(strstr(args, num), "%s (%s) missing from '%s'", expected[i], num, args);
+    }
+    /* Every number named is a feature the baseline hides. */
+    for (char *p = args + 19; *p;) {
+        unsigned int nr = (unsigned int)strtoul(p, &p, 10), word = nr / 32, bit = nr % 32;
+        const uint32_t fn = word == 4 ? 1 : word == 6 ? 0x80000001 : 7;
+        const int reg = word == 4 || word == 6 || word == 16 ? ECX : EBX;
+
+        cr_assert(word == 4 || word == 6 || word == 9 || word == 16, "word of %u", nr);
+        cr_assert_not(reg_of(find(c, fn, 0), reg) & (1U << bit), "%u not hidden", nr);
+        if (*p == ',')
+            p++;
+    }
+    cr_assert_eq(cpuid_pvm_linux_args(small, sizeof(small)), -E2BIG);
     free(c);
 }

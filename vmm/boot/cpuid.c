@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define BIT(n) (1U << (n))
@@ -61,6 +62,67 @@ static const struct cpuid_mask baseline_masks[] = {
 #define CPUID1_EDX_HTT          BIT(28)
 #define TOPO_LEVEL_SMT          1
 #define TOPO_LEVEL_CORE         2
+
+/*
+ * What a Linux guest must be told on PVM. PVM shows the guest the host's native
+ * feature bits of leaves 1 and 7 whatever KVM_SET_CPUID2 says (measured with
+ * KVM_GET_CPUID2 and CPUID in guest ring 0 and ring 3: both match the readback,
+ * which has POPCNT, XSAVE, AVX-512... back; the emulated bits, topology, KVM and
+ * 0x80000001 leaves are honoured). "noxsave" also drops everything Linux derives
+ * from XSAVE (AVX*, FMA, PKU, MPX, AMX); these are the rest of the baseline's
+ * instruction features.
+ */
+static const struct cpuid_mask pvm_linux_hidden[] = {
+    /* CX16(13) PCID(17) MOVBE(22) POPCNT(23) F16C(29) RDRAND(30). */
+    {1, 0, ECX, BIT(13) | BIT(17) | BIT(22) | BIT(23) | BIT(29) | BIT(30)},
+    /* FSGSBASE(0) BMI1(3) SMEP(7) BMI2(8) INVPCID(10) RDSEED(18) ADX(19) SMAP(20). */
+    {7, 0, EBX, BIT(0) | BIT(3) | BIT(7) | BIT(8) | BIT(10) | BIT(18) | BIT(19) | BIT(20)},
+    /* UMIP(2) RDPID(22). */
+    {7, 0, ECX, BIT(2) | BIT(22)},
+    /* ABM/LZCNT(5). */
+    {0x80000001, 0, ECX, BIT(5)},
+};
+
+/* Linux's capability word mirroring a CPUID register (arch/x86/include/asm/cpufeatures.h). */
+static int cpuid_linux_word(const struct cpuid_mask *m)
+{
+    if (m->function == 1 && m->reg == ECX)
+        return 4;
+    if (m->function == 7 && m->index == 0 && m->reg == EBX)
+        return 9;
+    if (m->function == 7 && m->index == 0 && m->reg == ECX)
+        return 16;
+    if (m->function == 0x80000001 && m->reg == ECX)
+        return 6;
+    return -1;
+}
+
+int cpuid_pvm_linux_args(char *buf, size_t size)
+{
+    size_t len;
+    int n = snprintf(buf, size, "noxsave clearcpuid=");
+
+    if (n < 0 || (size_t)n >= size)
+        return -E2BIG;
+    len = (size_t)n;
+    for (size_t i = 0; i < sizeof(pvm_linux_hidden) / sizeof(pvm_linux_hidden[0]); i++) {
+        const struct cpuid_mask *m = &pvm_linux_hidden[i];
+        int word = cpuid_linux_word(m);
+
+        for (unsigned int bit = 0; bit < 32 && word >= 0; bit++) {
+            if (!(m->bits & BIT(bit)))
+                continue;
+            /* clearcpuid= takes X86_FEATURE numbers (word * 32 + bit): names need
+             * CONFIG_X86_FEATURE_NAMES, numbers work in every kernel. */
+            n = snprintf(buf + len, size - len, "%s%u", buf[len - 1] == '=' ? "" : ",",
+                         (unsigned int)word * 32 + bit);
+            if (n < 0 || (size_t)n >= size - len)
+                return -E2BIG;
+            len += (size_t)n;
+        }
+    }
+    return 0;
+}
 
 int cpuid_model_parse(const char *name, enum cpuid_model *model)
 {

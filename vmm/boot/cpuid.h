@@ -8,6 +8,7 @@
 
 #include <linux/kvm.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "log.h"
@@ -41,5 +42,12 @@ const char *cpuid_model_name(enum cpuid_model model);
  */
 MUST_CHECK int cpuid_filter(struct kvm_cpuid2 *cpuid, uint32_t capacity,
                             const struct cpuid_vcpu *vcpu);
+
+/*
+ * Writes the Linux kernel arguments ("noxsave clearcpuid=...") that make a guest
+ * kernel avoid, by itself, the baseline's hidden instructions that PVM still
+ * shows it through CPUID. For Linux guests on PVM only; -E2BIG if size is short.
+ */
+MUST_CHECK int cpuid_pvm_linux_args(char *buf, size_t size);
 
 #endif
