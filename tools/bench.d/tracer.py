@@ -1,0 +1,294 @@
+# Start-up and exit accounting for one VMM process, the same way for minivmm and
+# QEMU: the exec time, the first KVM_RUN and every return of KVM_RUN to the VMM.
+# ftrace (a private tracefs instance, root) costs nothing measurable; strace is the
+# fallback and slows every KVM_RUN down (its overhead is stated in the output).
+import os
+import re
+import time
+
+KVM_RUN = 0xAE80
+# kvm_userspace_exit reasons (include/uapi/linux/kvm.h) the tables name.
+EXIT_NAMES = {2: "io", 5: "hlt", 6: "mmio", 8: "shutdown", 17: "internal-error", 24: "system-event"}
+TRACEFS_DIRS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+
+
+class TraceFacts:
+    """What a trace saw, in the tracer's clock (seconds)."""
+
+    def __init__(self):
+        self.exec_time = None
+        self.first_kvm_run = None
+        self.exits = []  # (time, reason name): KVM_RUN returned with an exit reason
+        self.restarts = 0  # KVM_RUN interrupted by a signal (-EINTR): a wake-up too
+        self.on_cpu = None  # [(start, end)] the VMM's threads ran (ftrace only)
+
+    def cpu_until(self, t):
+        """CPU time the VMM's threads used from exec to t: its own start-up cost,
+        whatever else the shared host's cores were doing."""
+        if t is None or self.on_cpu is None or self.exec_time is None:
+            return None
+        return sum(max(0.0, min(end, t) - max(start, self.exec_time)) for start, end in self.on_cpu)
+
+    def exits_until(self, t):
+        if t is None or self.exits is None:
+            return None
+        return sum(1 for ts, _ in self.exits if ts <= t)
+
+    def exits_by_reason(self, until=None):
+        counts = {}
+        for ts, reason in self.exits or []:
+            if until is None or ts <= until:
+                counts[reason] = counts.get(reason, 0) + 1
+        return counts
+
+
+def tracefs_root():
+    """The mounted tracefs, mounting it if we may; None when unusable."""
+    for d in TRACEFS_DIRS:
+        if os.path.isdir(os.path.join(d, "instances")):
+            return d
+    if os.geteuid() == 0 and os.path.isdir(TRACEFS_DIRS[0]):
+        if os.system(f"mount -t tracefs nodev {TRACEFS_DIRS[0]} 2>/dev/null") == 0:
+            return TRACEFS_DIRS[0]
+    return None
+
+
+def choose(method):
+    """A tracer for --trace METHOD (auto: ftrace if usable, else strace, else none)."""
+    if method in ("auto", "ftrace"):
+        root = tracefs_root()
+        if root and os.access(os.path.join(root, "instances"), os.W_OK):
+            return Ftrace(root)
+        if method == "ftrace":
+            raise SystemExit("bench: ftrace needs root and tracefs (/sys/kernel/tracing)")
+    if method in ("auto", "strace"):
+        if any(os.access(os.path.join(p, "strace"), os.X_OK) for p in os.environ["PATH"].split(":")):
+            return Strace()
+        if method == "strace":
+            raise SystemExit("bench: strace is not installed")
+    return NoTrace()
+
+
+class NoTrace:
+    name = "none"
+    note = "no tracer: exec time is the fork time, no KVM_RUN or exit figures"
+
+    def now(self):
+        return time.monotonic()
+
+    def wrap(self, argv, work):
+        return argv
+
+    def attach(self, pid):
+        self.facts = TraceFacts()
+        self.facts.exec_time = self.now()
+        self.facts.exits = None  # not counted
+
+    def fds(self):
+        return []
+
+    def drain(self):
+        pass
+
+    def vmm_pid(self, child_pid):
+        return child_pid
+
+    def finish(self):
+        return self.facts
+
+    def close(self):
+        pass
+
+
+# "<comm>-<pid> [cpu] <flags> <secs>: <event>: <text>", for syscall events
+# "...: sys_ioctl(fd: 8, cmd: 0xae80, arg: 0)"; comm may hold spaces ("CPU 0/KVM").
+FTRACE_LINE = re.compile(r"^\s*(.*)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[\d+\]\s+\S+\s+(\d+\.\d+):\s+(\w+)[:(]\s*(.*)$")
+SWITCH = re.compile(r" prev_pid=(\d+) .*==> next_comm=.* next_pid=(\d+) next_prio=")
+CHILD = re.compile(r" child_pid=(\d+)")
+EXIT_REASON = re.compile(r"reason (\S+) \((-?\d+)\)")
+
+
+class Ftrace:
+    """Events of one process tree in a private tracefs instance, clock CLOCK_MONOTONIC."""
+
+    name = "ftrace"
+    note = ("ftrace tracepoints (sched_process_exec/fork, sched_switch, sys_enter_ioctl KVM_RUN, "
+            "kvm_userspace_exit), CLOCK_MONOTONIC: no measurable overhead")
+
+    def __init__(self, root):
+        self.dir = os.path.join(root, "instances", f"minivmm-bench-{os.getpid()}")
+        self.pipe = None
+
+    def now(self):
+        return time.monotonic()
+
+    def wrap(self, argv, work):
+        return argv
+
+    def _write(self, rel, value):
+        with open(os.path.join(self.dir, rel), "w") as f:
+            f.write(value)
+
+    def attach(self, pid):
+        """Starts tracing pid (and the threads it will create) before it execs."""
+        self.close()
+        os.mkdir(self.dir)
+        self._write("trace_clock", "mono")
+        self._write("buffer_size_kb", "4096")
+        self._write("options/event-fork", "1")
+        self._write("set_event_pid", str(pid))
+        self._write("events/syscalls/sys_enter_ioctl/filter", f"cmd == {KVM_RUN:#x}")
+        for ev in ("sched/sched_process_exec", "sched/sched_process_fork", "sched/sched_switch",
+                   "syscalls/sys_enter_ioctl", "kvm/kvm_userspace_exit"):
+            self._write(f"events/{ev}/enable", "1")
+        self._write("tracing_on", "1")
+        self.pipe = os.open(os.path.join(self.dir, "trace_pipe"), os.O_RDONLY | os.O_NONBLOCK)
+        self.partial = b""
+        self.facts = TraceFacts()
+        self.facts.on_cpu = []
+        self.running = {}  # thread id -> time it was switched in
+        self.threads = {pid}  # the VMM's threads (and their children)
+        self.last = 0.0
+
+    def fds(self):
+        return [self.pipe] if self.pipe is not None else []
+
+    def drain(self):
+        while self.pipe is not None:
+            try:
+                data = os.read(self.pipe, 65536)
+            except BlockingIOError:
+                return
+            if not data:
+                return
+            lines = (self.partial + data).split(b"\n")
+            self.partial = lines.pop()
+            for line in lines:
+                self._event(line.decode(errors="replace"))
+
+    def _event(self, line):
+        m = FTRACE_LINE.match(line)
+        if not m:
+            return
+        ts, event, text = float(m.group(3)), m.group(4), m.group(5)
+        f = self.facts
+        self.last = ts
+        if event == "sched_switch":
+            s = SWITCH.search(text)
+            if s:
+                start = self.running.pop(int(s.group(1)), None)
+                if start is not None:
+                    f.on_cpu.append((start, ts))
+                if int(s.group(2)) in self.threads:
+                    self.running[int(s.group(2))] = ts
+        elif event == "sched_process_fork":
+            c = CHILD.search(text)
+            if c:
+                self.threads.add(int(c.group(1)))
+        elif event == "sched_process_exec" and f.exec_time is None:
+            f.exec_time = ts
+            self.running[int(m.group(2))] = ts
+        elif event == "sys_ioctl" and f.first_kvm_run is None:
+            f.first_kvm_run = ts
+        elif event == "kvm_userspace_exit":
+            r = EXIT_REASON.search(text)
+            if r and r.group(1) == "restart":
+                f.restarts += 1
+            elif r:
+                code = int(r.group(2))
+                f.exits.append((ts, EXIT_NAMES.get(code, f"reason-{code}")))
+
+    def vmm_pid(self, child_pid):
+        return child_pid
+
+    def finish(self):
+        self._write("tracing_on", "0")
+        self.drain()
+        facts = self.facts
+        facts.on_cpu += [(start, self.last) for start in self.running.values()]
+        self.close()
+        return facts
+
+    def close(self):
+        if self.pipe is not None:
+            os.close(self.pipe)
+            self.pipe = None
+        if os.path.isdir(self.dir):
+            try:
+                self._write("tracing_on", "0")
+                os.rmdir(self.dir)
+            except OSError:
+                pass
+
+
+# "<pid> <secs> ioctl(9, KVM_RUN, 0) = 0", "... <unfinished ...>", "<... ioctl resumed>) = 0"
+STRACE_LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s+(.*)$")
+
+
+class Strace:
+    """strace -f on the VMM: only execve and ioctl stop (seccomp-bpf), clock CLOCK_REALTIME."""
+
+    name = "strace"
+    note = "strace -f --seccomp-bpf -e execve,ioctl: every ioctl stops the VMM (~tens of us each), inflating start-up and boot times"
+
+    def now(self):
+        return time.time()
+
+    def wrap(self, argv, work):
+        self.log = os.path.join(work, "strace.log")
+        return ["strace", "-f", "-ttt", "-qq", "--seccomp-bpf", "-e", "trace=execve,ioctl",
+                "-e", "signal=none", "-o", self.log, "--"] + argv
+
+    def attach(self, pid):
+        self.strace_pid = pid
+
+    def fds(self):
+        return []
+
+    def drain(self):
+        pass
+
+    def vmm_pid(self, child_pid):
+        """The traced VMM is strace's child."""
+        try:
+            with open(f"/proc/{child_pid}/task/{child_pid}/children") as f:
+                kids = f.read().split()
+            return int(kids[0]) if kids else child_pid
+        except OSError:
+            return child_pid
+
+    def finish(self):
+        facts = TraceFacts()
+        pending = set()  # threads inside KVM_RUN whose return strace reports later
+        try:
+            lines = open(self.log, errors="replace").read().splitlines()
+        except OSError:
+            return facts
+        for line in lines:
+            m = STRACE_LINE.match(line)
+            if not m:
+                continue
+            tid, ts, text = m.group(1), float(m.group(2)), m.group(3)
+            if text.startswith("execve(") and facts.exec_time is None:
+                facts.exec_time = ts
+            elif text.startswith("ioctl(") and "KVM_RUN" in text:
+                if facts.first_kvm_run is None:
+                    facts.first_kvm_run = ts
+                if text.endswith("<unfinished ...>"):
+                    pending.add(tid)
+                else:
+                    self._ret(facts, ts, text)
+            elif text.startswith("<... ioctl resumed>") and tid in pending:
+                pending.discard(tid)
+                self._ret(facts, ts, text)
+        return facts
+
+    @staticmethod
+    def _ret(facts, ts, text):
+        if "EINTR" in text or "ERESTART" in text:
+            facts.restarts += 1
+        elif re.search(r"= 0$", text):
+            facts.exits.append((ts, "any"))
+
+    def close(self):
+        pass
