@@ -9,15 +9,15 @@
 #include "layout.h"
 #include "x86.h"
 
-#define LAPIC_TPR      0x080
-#define LAPIC_EOI      0x0B0
-#define LAPIC_SVR      0x0F0
-#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_TPR        0x080
+#define LAPIC_EOI        0x0B0
+#define LAPIC_SVR        0x0F0
+#define LAPIC_LVT_LINT0  0x350
 #define LAPIC_SVR_ENABLE 0x100
 #define LAPIC_LVT_MASKED 0x10000
 
-#define IOAPIC_REGSEL 0x00
-#define IOAPIC_WIN    0x10
+#define IOAPIC_REGSEL      0x00
+#define IOAPIC_WIN         0x10
 #define IOAPIC_REDTBL(pin) (0x10 + 2 * (pin))
 
 #define PIC1_DATA 0x21

@@ -7,10 +7,10 @@
 #include "clock.h"
 #include "io.h"
 
-#define KVM_CPUID_SIGNATURE     0x40000000
-#define KVM_CPUID_FEATURES      0x40000001
+#define KVM_CPUID_SIGNATURE      0x40000000
+#define KVM_CPUID_FEATURES       0x40000001
 #define KVM_FEATURE_CLOCKSOURCE2 (1U << 3)
-#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define MSR_KVM_SYSTEM_TIME_NEW  0x4b564d01
 
 struct pvclock {
     uint32_t version;
@@ -44,8 +44,10 @@ void clock_init(void)
     cpuid(KVM_CPUID_FEATURES, r);
     if (!(r[0] & KVM_FEATURE_CLOCKSOURCE2))
         return;
-    __asm__ volatile("wrmsr" : : "c"(MSR_KVM_SYSTEM_TIME_NEW), "a"((uint32_t)msr),
-                     "d"((uint32_t)(msr >> 32)));
+    __asm__ volatile("wrmsr"
+                     :
+                     : "c"(MSR_KVM_SYSTEM_TIME_NEW), "a"((uint32_t)msr),
+                       "d"((uint32_t)(msr >> 32)));
     enabled = true;
 }
 

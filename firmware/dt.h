@@ -20,8 +20,7 @@ struct dt_visitor {
     void *ctx;
     /* depth 0 is the root (name ""). */
     void (*begin_node)(void *ctx, unsigned int depth, const char *name);
-    void (*prop)(void *ctx, unsigned int depth, const char *name, const void *value,
-                 uint32_t len);
+    void (*prop)(void *ctx, unsigned int depth, const char *name, const void *value, uint32_t len);
     void (*end_node)(void *ctx, unsigned int depth);
 };
 

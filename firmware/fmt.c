@@ -38,8 +38,8 @@ static void out_padded(struct fmt_out *o, const char *s, size_t n, unsigned int 
     }
 }
 
-static void out_number(struct fmt_out *o, uint64_t v, bool negative, unsigned int base,
-                       bool upper, unsigned int width, bool left, char pad)
+static void out_number(struct fmt_out *o, uint64_t v, bool negative, unsigned int base, bool upper,
+                       unsigned int width, bool left, char pad)
 {
     const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     char tmp[24];

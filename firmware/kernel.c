@@ -55,8 +55,8 @@ static void tss_install(void)
 
     tss.rsp[0] = (uint64_t)kstack_top;
     tss.iomap_base = sizeof(tss); /* no I/O bitmap: IOPL 3 alone grants ring 3 port I/O */
-    gdt[GDT_TSS / 8] = (sizeof(tss) - 1) | (base & 0xffffff) << 16 |
-                       (uint64_t)TSS_AVAILABLE << 40 | (base >> 24 & 0xff) << 56;
+    gdt[GDT_TSS / 8] = (sizeof(tss) - 1) | (base & 0xffffff) << 16 | (uint64_t)TSS_AVAILABLE << 40 |
+                       (base >> 24 & 0xff) << 56;
     gdt[GDT_TSS / 8 + 1] = base >> 32;
     __asm__ volatile("ltr %w0" : : "r"((uint16_t)GDT_TSS));
 }
@@ -156,8 +156,8 @@ static void trap_fatal(const struct trap_frame *f)
     }
     dying = true;
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-    report_fail("exception %lu at rip=0x%lx err=0x%lx cr2=0x%lx cs=0x%lx rsp=0x%lx", f->vector, f->rip,
-                f->error, cr2, f->cs, f->rsp);
+    report_fail("exception %lu at rip=0x%lx err=0x%lx cr2=0x%lx cs=0x%lx rsp=0x%lx", f->vector,
+                f->rip, f->error, cr2, f->cs, f->rsp);
     report_finish();
 }
 

@@ -12,12 +12,8 @@
 #include "trap.h"
 
 static const struct fw_test fw_tests[] = {
-    {"boot", test_boot},
-    {"blk", prog_blk},
-    {"blk-bench", prog_blk_bench},
-    {"dirty", prog_dirty},
-    {"pingpong", prog_pingpong},
-    {"net", prog_net},
+    {"boot", test_boot},           {"blk", prog_blk},           {"blk-bench", prog_blk_bench},
+    {"dirty", prog_dirty},         {"pingpong", prog_pingpong}, {"net", prog_net},
     {"mmio-fuzz", prog_mmio_fuzz},
 };
 

@@ -13,10 +13,10 @@
 #include "virtq.h"
 #include "vmmio.h"
 
-#define NET_BUF      2048
-#define NET_HDR      12
+#define NET_BUF       2048
+#define NET_HDR       12
 #define NET_MAX_FRAME (NET_BUF - NET_HDR)
-#define NET_SLOTS    64 /* receive buffers posted, transmit slots */
+#define NET_SLOTS     64 /* receive buffers posted, transmit slots */
 
 struct net {
     struct vmmio dev;

@@ -5,7 +5,8 @@
 
 uint64_t pattern_word(uint64_t seed, uint64_t sector, uint32_t index)
 {
-    uint64_t x = seed ^ (sector << 9 | index);
+    /* The increment keeps (seed 0, sector 0, word 0) away from 0, which a blank disk holds. */
+    uint64_t x = (sector << 9 | index) + seed + 0x9e3779b97f4a7c15ULL;
 
     /* splitmix64 finaliser: neighbouring sectors and words look unrelated. */
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;

@@ -13,8 +13,8 @@
 #include "report.h"
 #include "tests.h"
 
-#define PAGE         4096
-#define STAMP_MAGIC  0x4d56444952545900ULL /* "MVDIRTY\0" */
+#define PAGE        4096
+#define STAMP_MAGIC 0x4d56444952545900ULL /* "MVDIRTY\0" */
 
 /* Kept in RAM like everything else: after migration the loop resumes where it was. */
 static volatile uint64_t generation;

@@ -15,11 +15,11 @@
 #include "report.h"
 #include "tests.h"
 
-#define ETH_HDR   14
-#define IP_HDR    20
-#define ICMP_HDR  8
-#define HDRS      (ETH_HDR + IP_HDR + ICMP_HDR)
-#define ICMP_ID   0x4d56
+#define ETH_HDR     14
+#define IP_HDR      20
+#define ICMP_HDR    8
+#define HDRS        (ETH_HDR + IP_HDR + ICMP_HDR)
+#define ICMP_ID     0x4d56
 #define TIMEOUT_TSC (30ULL * 1000 * 1000 * 1000)
 
 static const uint8_t our_mac[6] = {0x02, 0, 0, 0, 0, 0x01};

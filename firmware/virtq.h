@@ -52,12 +52,12 @@ struct virtq_buf {
 };
 
 struct virtq {
-    uint16_t size;        /* entries, a power of 2 */
-    uint16_t free_head;   /* first free descriptor */
+    uint16_t size;      /* entries, a power of 2 */
+    uint16_t free_head; /* first free descriptor */
     uint16_t nfree;
-    uint16_t avail_idx;   /* our copy of avail->idx, including unpublished entries */
-    uint16_t published;   /* the avail->idx the device has seen */
-    uint16_t last_used;   /* used entries consumed so far (wraps like used->idx) */
+    uint16_t avail_idx; /* our copy of avail->idx, including unpublished entries */
+    uint16_t published; /* the avail->idx the device has seen */
+    uint16_t last_used; /* used entries consumed so far (wraps like used->idx) */
     struct virtq_desc *desc;
     struct virtq_avail *avail;
     struct virtq_used *used;

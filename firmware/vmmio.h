@@ -54,9 +54,9 @@
 
 struct vmmio {
     uint64_t base;
-    uint32_t gsi;       /* IOAPIC pin */
+    uint32_t gsi; /* IOAPIC pin */
     uint32_t device_id;
-    uint64_t features;  /* negotiated */
+    uint64_t features; /* negotiated */
 };
 
 /* Finds the nth (from 0) modern virtio-mmio device of device_id; -ENODEV if none. */

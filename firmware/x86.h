@@ -15,11 +15,11 @@
 #define GDT_TSS   0x28
 #define RPL_USER  3
 
-#define CR0_PE    0x00000001
-#define CR0_PG    0x80000000
-#define CR4_PAE   0x00000020
-#define MSR_EFER  0xC0000080
-#define EFER_LME  0x00000100
+#define CR0_PE   0x00000001
+#define CR0_PG   0x80000000
+#define CR4_PAE  0x00000020
+#define MSR_EFER 0xC0000080
+#define EFER_LME 0x00000100
 
 #define PTE_P   0x001
 #define PTE_W   0x002
@@ -36,10 +36,10 @@
 #define RFLAGS_IOPL3    0x00003000
 
 /* Interrupt vectors: IOAPIC pin p arrives as VEC_IRQ_BASE + p. */
-#define VEC_UD        6
-#define VEC_IRQ_BASE  32
-#define IOAPIC_PINS   24
-#define VEC_SPURIOUS  255
+#define VEC_UD       6
+#define VEC_IRQ_BASE 32
+#define IOAPIC_PINS  24
+#define VEC_SPURIOUS 255
 
 #ifndef __ASSEMBLER__
 #include "layout.h"

@@ -22,8 +22,8 @@
 
 #include "log.h"
 
-#define DTB_COMPAT_VIRTIO  "virtio,mmio"
-#define DTB_COMPAT_TESTDEV "minivmm,testdev"
+#define DTB_COMPAT_VIRTIO   "virtio,mmio"
+#define DTB_COMPAT_TESTDEV  "minivmm,testdev"
 #define DTB_IRQ_EDGE_RISING 1
 
 struct dtb_range {

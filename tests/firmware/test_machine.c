@@ -81,7 +81,7 @@ Test(fw_machine, finds_the_tree_through_the_pvh_module_list)
     uint8_t *blob = build(&size);
     struct pvh_module mods[2] = {
         {.paddr = 0x1234, .size = 10}, /* an initrd: no name */
-        {.paddr = (uintptr_t)blob, .size = size, .cmdline_paddr = (uintptr_t)"dtb"},
+        {.paddr = (uintptr_t)blob, .size = size, .cmdline_paddr = (uintptr_t) "dtb"},
     };
     struct pvh_start_info si = {
         .magic = PVH_START_MAGIC,
