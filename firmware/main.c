@@ -11,11 +11,20 @@
 #include "tests.h"
 #include "trap.h"
 
+/* One per line (clang-format off keeps it so). */
+// clang-format off
 static const struct fw_test fw_tests[] = {
-    {"boot", test_boot},           {"blk", prog_blk},           {"blk-bench", prog_blk_bench},
-    {"dirty", prog_dirty},         {"pingpong", prog_pingpong}, {"net", prog_net},
+    {"boot", test_boot},
+    {"blk", prog_blk},
+    {"blk-bench", prog_blk_bench},
+    {"net", prog_net},
+    {"pingpong", prog_pingpong},
+    {"dirty", prog_dirty},
     {"mmio-fuzz", prog_mmio_fuzz},
+    {"fault", prog_fault},   /* must fail: exception report */
+    {"assert", prog_assert}, /* must fail: assertion report */
 };
+// clang-format on
 
 static struct machine machine;
 

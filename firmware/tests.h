@@ -19,5 +19,7 @@ void prog_blk_bench(const struct machine *m);
 void prog_dirty(const struct machine *m);
 void prog_pingpong(const struct machine *m);
 void prog_net(const struct machine *m);
+void prog_fault(const struct machine *m);
+void prog_assert(const struct machine *m);
 
 #endif

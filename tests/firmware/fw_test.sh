@@ -100,6 +100,18 @@ boot)
     run_guest "test=boot"
     expect_pass
     ;;
+fault)
+    run_guest "test=fault"
+    grep -q "^MINIVMM-TEST fault FAIL exception 14 at rip=0x[0-9a-f]* err=0x4 cr2=0x0 cs=0x23" \
+        "$work/out" || fail "no report of the ring-3 page fault (vector, RIP, error code)"
+    [ "$status" = 1 ] || fail "exit status $status, want 1"
+    ;;
+assert)
+    run_guest "test=assert"
+    grep -q "^MINIVMM-TEST assert FAIL assertion at .*firmware/prog_selftest.c:[0-9]*: " \
+        "$work/out" || fail "no report of the assertion with file and line"
+    [ "$status" = 1 ] || fail "exit status $status, want 1"
+    ;;
 blk)
     truncate -s 8M "$work/disk.img"
     start_backend "$work/blk.sock" qemu-storage-daemon \
