@@ -182,6 +182,20 @@ static int opt_cpu_model(struct options *o, const char *name, const char *val, c
     return 0;
 }
 
+static int opt_boot_entry(struct options *o, const char *name, const char *val, char *err,
+                          size_t errlen)
+{
+    if (!strcmp(val, "auto"))
+        o->boot_entry = OPTIONS_BOOT_ENTRY_AUTO;
+    else if (!strcmp(val, "pvh32"))
+        o->boot_entry = OPTIONS_BOOT_ENTRY_PVH32;
+    else if (!strcmp(val, "pvh64"))
+        o->boot_entry = OPTIONS_BOOT_ENTRY_PVH64;
+    else
+        return opt_bad(err, errlen, name, val, "expected auto, pvh32 or pvh64");
+    return 0;
+}
+
 static int opt_serial(struct options *o, const char *name, const char *val, char *err,
                       size_t errlen)
 {
@@ -289,6 +303,7 @@ static const struct opt opt_table[] = {
     {"memory", "SIZE[,hugepages=on|off]", opt_memory},
     {"cpus", "N", opt_cpus},
     {"cpu-model", "host|baseline|auto", opt_cpu_model},
+    {"boot-entry", "auto|pvh32|pvh64", opt_boot_entry},
     {"serial", "stdio|file:PATH|none", opt_serial},
     {"device", "SPEC", opt_device},
     {"trace", "SPEC", opt_trace},
@@ -323,6 +338,7 @@ static void options_defaults(struct options *o)
     o->memory = OPTIONS_MEMORY_DEFAULT;
     o->cpus = 1;
     o->cpu_model = OPTIONS_CPU_AUTO;
+    o->boot_entry = OPTIONS_BOOT_ENTRY_AUTO;
     o->serial = OPTIONS_SERIAL_STDIO;
     o->log_level = LOG_INFO;
 }
@@ -399,6 +415,10 @@ void options_usage(FILE *f)
           "  --cpus N                  virtual CPUs, 1..64 (default 1)\n"
           "  --cpu-model MODEL         host, baseline or auto (default auto: baseline on PVM\n"
           "                            hosts, host otherwise)\n"
+          "  --boot-entry ENTRY        auto, pvh32 or pvh64 (default auto: the image's own\n"
+          "                            entry); a PVH ELF is entered at its 32-bit PVH entry\n"
+          "                            (pvh32) or at its ELF entry in 64-bit mode (pvh64, e.g.\n"
+          "                            the test firmware); both refuse a bzImage\n"
           "  --serial MODE             console UART: stdio, file:PATH or none (default stdio)\n"
           "  --device SPEC             add a device (repeatable)\n"
           "  --trace SPEC              trace a subsystem, e.g. vhost-user,file=PATH (repeatable)\n"

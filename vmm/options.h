@@ -33,6 +33,13 @@ enum options_cpu_model {
     OPTIONS_CPU_BASELINE, /* features the PVM emulator handles */
 };
 
+/* How a PVH ELF is entered (bzImages have one entry: auto only). */
+enum options_boot_entry {
+    OPTIONS_BOOT_ENTRY_AUTO,  /* the image's normal entry: 32-bit PVH for an ELF */
+    OPTIONS_BOOT_ENTRY_PVH32, /* the PVH entry (XEN_ELFNOTE_PHYS32_ENTRY), paging off */
+    OPTIONS_BOOT_ENTRY_PVH64, /* the ELF e_entry in long mode (boot_config.pvh_entry64) */
+};
+
 enum options_serial {
     OPTIONS_SERIAL_STDIO,
     OPTIONS_SERIAL_FILE, /* serial_path */
@@ -47,6 +54,7 @@ struct options {
     bool hugepages;
     unsigned int cpus; /* 1..OPTIONS_CPUS_MAX */
     enum options_cpu_model cpu_model;
+    enum options_boot_entry boot_entry; /* pvh32/pvh64 need a PVH image (checked at load) */
     enum options_serial serial;
     const char *serial_path;
     /* --device and --trace specs, raw and in command-line order (parsed by their layers). */

@@ -172,8 +172,17 @@ static int vm_load_image(struct vm *vm, struct boot_entry *entry)
         .ncpus = vm->ncpus,
         .dtb = dtb,
         .dtb_size = (size_t)dtb_len,
+        .pvh_entry64 = vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_PVH64,
     };
     ret = boot_load(&cfg, &vm->gmem, entry);
+    /* --boot-entry pvh32/pvh64 name PVH entries: a bzImage has neither. */
+    if (ret == 0 && vm->opts->boot_entry != OPTIONS_BOOT_ENTRY_AUTO &&
+        entry->kind != BOOT_KIND_PVH) {
+        log_err("--boot-entry %s: %s is a bzImage, which has no PVH entry (use auto)",
+                vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_PVH64 ? "pvh64" : "pvh32",
+                vm->opts->kernel);
+        ret = -EINVAL;
+    }
 out:
     free(user);
     free(cmdline);

@@ -53,6 +53,7 @@ Test(options, defaults)
     cr_assert_not(opts.hugepages);
     cr_assert_eq(opts.cpus, 1);
     cr_assert_eq(opts.cpu_model, OPTIONS_CPU_AUTO);
+    cr_assert_eq(opts.boot_entry, OPTIONS_BOOT_ENTRY_AUTO);
     cr_assert_eq(opts.serial, OPTIONS_SERIAL_STDIO);
     cr_assert_null(opts.serial_path);
     cr_assert_eq(opts.ndevices, 0);
@@ -68,8 +69,8 @@ Test(options, defaults)
 Test(options, every_option_separate_form)
 {
     cr_assert_eq(PARSE("--kernel", "k", "--initrd", "i", "--cmdline", "quiet lpj=1", "--memory",
-                       "1G,hugepages=on", "--cpus", "2", "--cpu-model", "baseline", "--serial",
-                       "file:/tmp/out", "--device", "vhost-user-blk,socket=/s", "--device",
+                       "1G,hugepages=on", "--cpus", "2", "--cpu-model", "baseline", "--boot-entry",
+                       "pvh64", "--serial", "file:/tmp/out", "--device", "vhost-user-blk,socket=/s", "--device",
                        "vhost-user-net,socket=/n", "--trace", "vhost-user", "--api-socket",
                        "/tmp/api", "--incoming", "unix:/tmp/m", "--dump-dtb", "/tmp/dtb",
                        "--log-level", "debug", "--timeout", "600"),
@@ -81,6 +82,7 @@ Test(options, every_option_separate_form)
     cr_assert(opts.hugepages);
     cr_assert_eq(opts.cpus, 2);
     cr_assert_eq(opts.cpu_model, OPTIONS_CPU_BASELINE);
+    cr_assert_eq(opts.boot_entry, OPTIONS_BOOT_ENTRY_PVH64);
     cr_assert_eq(opts.serial, OPTIONS_SERIAL_FILE);
     cr_assert_str_eq(opts.serial_path, "/tmp/out");
     cr_assert_eq(opts.ndevices, 2);
@@ -98,7 +100,7 @@ Test(options, every_option_separate_form)
 Test(options, every_option_equals_form)
 {
     cr_assert_eq(PARSE("--kernel=k", "--initrd=i", "--cmdline=a=b c", "--memory=64M", "--cpus=64",
-                       "--cpu-model=host", "--serial=none", "--device=d",
+                       "--cpu-model=host", "--boot-entry=pvh32", "--serial=none", "--device=d",
                        "--trace=vhost-user,file=/t", "--trace=t2", "--api-socket=/a",
                        "--incoming=u", "--dump-dtb=/d", "--log-level=warn", "--timeout=0"),
                  0, "%s", err);
@@ -108,6 +110,7 @@ Test(options, every_option_equals_form)
     cr_assert_eq(opts.memory, 64ULL << 20);
     cr_assert_eq(opts.cpus, 64);
     cr_assert_eq(opts.cpu_model, OPTIONS_CPU_HOST);
+    cr_assert_eq(opts.boot_entry, OPTIONS_BOOT_ENTRY_PVH32);
     cr_assert_eq(opts.serial, OPTIONS_SERIAL_NONE);
     cr_assert_str_eq(opts.devices[0], "d");
     cr_assert_eq(opts.ntraces, 2);
@@ -129,6 +132,8 @@ Test(options, remaining_enum_values)
     cr_assert_eq(opts.log_level, LOG_ERROR);
     cr_assert_eq(PARSE("--kernel", "k", "--log-level", "info"), 0);
     cr_assert_eq(opts.log_level, LOG_INFO);
+    cr_assert_eq(PARSE("--kernel", "k", "--boot-entry", "pvh64", "--boot-entry", "auto"), 0);
+    cr_assert_eq(opts.boot_entry, OPTIONS_BOOT_ENTRY_AUTO, "the last value wins");
 }
 
 Test(options, memory_sizes)
@@ -226,6 +231,12 @@ Test(options, bad_enums)
     EXPECT_ERROR("--cpu-model 'foo': expected host, baseline or auto", "--kernel", "k",
                  "--cpu-model", "foo");
     EXPECT_ERROR("--log-level 'loud': expected error, warn, info or debug", "--log-level", "loud");
+    EXPECT_ERROR("--boot-entry 'pvh': expected auto, pvh32 or pvh64", "--kernel", "k",
+                 "--boot-entry", "pvh");
+    EXPECT_ERROR("--boot-entry 'PVH64': expected auto, pvh32 or pvh64", "--boot-entry=PVH64");
+    EXPECT_ERROR("--boot-entry '': expected auto, pvh32 or pvh64", "--boot-entry=");
+    EXPECT_ERROR("--boot-entry needs a value: --boot-entry auto|pvh32|pvh64", "--kernel", "k",
+                 "--boot-entry");
 }
 
 Test(options, bad_timeout)
@@ -310,6 +321,7 @@ Test(options, usage_mentions_every_option)
         "--memory",
         "--cpus",
         "--cpu-model",
+        "--boot-entry",
         "--serial",
         "--device",
         "--trace",
