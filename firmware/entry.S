@@ -22,6 +22,7 @@
 fw_entry32:
     cli
     cld
+    movl $32, fw_entry_bits
     lgdt gdt_ptr
     mov $GDT_KDATA, %eax
     mov %eax, %ds
@@ -46,6 +47,7 @@ fw_entry32:
 fw_entry64:
     cli
     cld
+    movl $64, fw_entry_bits
     mov $kstack_top, %esp       /* the VMM's stack may be anywhere */
     lgdt gdt_ptr
     mov $pml4, %eax
@@ -68,6 +70,13 @@ long_mode:
 1:  cli
     hlt
     jmp 1b
+
+/* Ring 3 reads it (test=boot reports the entry): not in the supervisor-only .kdata. */
+    .data
+    .balign 4
+    .globl fw_entry_bits
+fw_entry_bits:
+    .long 0
 
 /*
  * Static tables: nothing to compute at boot, which matters because ring-0

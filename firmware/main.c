@@ -10,6 +10,7 @@
 #include "report.h"
 #include "tests.h"
 #include "trap.h"
+#include "x86.h"
 
 /* One per line (clang-format off keeps it so). */
 // clang-format off
@@ -31,6 +32,7 @@ static struct machine machine;
 /* test=boot: the machine as the firmware sees it. */
 void test_boot(const struct machine *m)
 {
+    report_figure("entry", "pvh%u", fw_entry_bits);
     report_figure("cpus", "%u", m->ncpus);
     for (unsigned int i = 0; i < m->nmem; i++)
         report_log("memory 0x%lx+0x%lx", m->mem[i].base, m->mem[i].size);

@@ -42,11 +42,16 @@
 #define VEC_SPURIOUS 255
 
 #ifndef __ASSEMBLER__
+#include <stdint.h>
+
 #include "layout.h"
 
 _Static_assert(LAYOUT_MMIO_HOLE_START == 3ULL << 30, "entry.S maps RAM in the first 3 GiB");
 _Static_assert(LAYOUT_IOAPIC_BASE >> 21 == PD_IOAPIC_INDEX, "IOAPIC page index");
 _Static_assert(LAYOUT_LAPIC_BASE >> 21 == PD_LAPIC_INDEX, "LAPIC page index");
+
+/* The entry the VMM used, set by entry.S: 32 (fw_entry32, PVH) or 64 (fw_entry64). */
+extern volatile uint32_t fw_entry_bits;
 #endif
 
 #endif
