@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* SIGUSR1 interrupts KVM_RUN (EINTR); its handler does nothing. */
@@ -38,11 +39,14 @@ int vcpu_create(struct vcpu *v, struct kvm_vm *vm, unsigned int index)
 
     memset(v, 0, sizeof(*v));
     v->index = index;
+    pthread_mutex_init(&v->pause_lock, NULL);
+    pthread_cond_init(&v->pause_cond, NULL);
     v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
     if (v->fd < 0) {
         ret = -errno;
         log_err("KVM_CREATE_VCPU %u: %s", index, strerror(-ret));
         v->fd = -1;
+        vcpu_destroy(v);
         return ret;
     }
     v->run_size = (size_t)vm->vcpu_mmap_size;
@@ -65,6 +69,8 @@ void vcpu_destroy(struct vcpu *v)
         close(v->fd);
     v->run = NULL;
     v->fd = -1;
+    pthread_cond_destroy(&v->pause_cond);
+    pthread_mutex_destroy(&v->pause_lock);
 }
 
 int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *cpuid)
@@ -256,19 +262,34 @@ static bool vcpu_handle_exit(struct vcpu *v)
     }
 }
 
-static void *vcpu_thread(void *arg)
+/*
+ * Parks the thread until vcpu_resume() (or a stop). KVM finishes a pending MMIO/PIO read only
+ * on the next KVM_RUN; with immediate_exit set it does that and returns at once (KVM API,
+ * "immediate_exit"), so the state seen while parked holds the read's result.
+ */
+static void vcpu_park(struct vcpu *v)
 {
-    struct vcpu *v = arg;
-    sigset_t set;
-    char name[16];
+    v->run->immediate_exit = 1;
+    if (ioctl(v->fd, KVM_RUN, 0) < 0 && errno != EINTR && errno != EAGAIN)
+        log_debug("vCPU %u: completing I/O before pausing: %s", v->index, strerror(errno));
+    v->run->immediate_exit = 0;
+    pthread_mutex_lock(&v->pause_lock);
+    v->parked = true;
+    pthread_cond_broadcast(&v->pause_cond);
+    while (__atomic_load_n(&v->pause_requested, __ATOMIC_ACQUIRE) &&
+           !__atomic_load_n(&v->stop_requested, __ATOMIC_ACQUIRE))
+        pthread_cond_wait(&v->pause_cond, &v->pause_lock);
+    v->parked = false;
+    pthread_mutex_unlock(&v->pause_lock);
+}
 
-    snprintf(name, sizeof(name), "vcpu%u", v->index);
-    pthread_setname_np(pthread_self(), name);
-    sigemptyset(&set);
-    sigaddset(&set, VCPU_KICK_SIGNAL);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-
+static void vcpu_loop(struct vcpu *v)
+{
     while (!__atomic_load_n(&v->stop_requested, __ATOMIC_ACQUIRE)) {
+        if (__atomic_load_n(&v->pause_requested, __ATOMIC_ACQUIRE)) {
+            vcpu_park(v);
+            continue;
+        }
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 v->run->immediate_exit = 0;
@@ -282,6 +303,24 @@ static void *vcpu_thread(void *arg)
         if (!vcpu_handle_exit(v))
             break;
     }
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct vcpu *v = arg;
+    sigset_t set;
+    char name[16];
+
+    snprintf(name, sizeof(name), "vcpu%u", v->index);
+    pthread_setname_np(pthread_self(), name);
+    sigemptyset(&set);
+    sigaddset(&set, VCPU_KICK_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    vcpu_loop(v);
+    pthread_mutex_lock(&v->pause_lock);
+    v->thread_done = true;
+    pthread_cond_broadcast(&v->pause_cond);
+    pthread_mutex_unlock(&v->pause_lock);
     return NULL;
 }
 
@@ -305,6 +344,47 @@ void vcpu_request_stop(struct vcpu *v)
     /* immediate_exit covers a signal that lands just before KVM_RUN is entered. */
     v->run->immediate_exit = 1;
     pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+    pthread_mutex_lock(&v->pause_lock); /* a parked thread wakes up to stop */
+    pthread_cond_broadcast(&v->pause_cond);
+    pthread_mutex_unlock(&v->pause_lock);
+}
+
+/* How often vcpu_pause re-kicks: a signal can land between the flag check and KVM_RUN. */
+#define VCPU_PAUSE_RETRY_NS 10000000L
+
+int vcpu_pause(struct vcpu *v)
+{
+    int ret = 0;
+
+    if (!v->thread_started)
+        return 0;
+    pthread_mutex_lock(&v->pause_lock);
+    __atomic_store_n(&v->pause_requested, true, __ATOMIC_RELEASE);
+    while (!v->parked && !v->thread_done) {
+        struct timespec until;
+
+        v->run->immediate_exit = 1;
+        pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += VCPU_PAUSE_RETRY_NS;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&v->pause_cond, &v->pause_lock, &until);
+    }
+    if (!v->parked)
+        ret = -ESRCH;
+    pthread_mutex_unlock(&v->pause_lock);
+    return ret;
+}
+
+void vcpu_resume(struct vcpu *v)
+{
+    pthread_mutex_lock(&v->pause_lock);
+    __atomic_store_n(&v->pause_requested, false, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&v->pause_cond);
+    pthread_mutex_unlock(&v->pause_lock);
 }
 
 void vcpu_join(struct vcpu *v)

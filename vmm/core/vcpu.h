@@ -43,6 +43,12 @@ struct vcpu {
     struct bus *mmio;
     const struct gmem *gm;
     struct vcpu_stats stats;
+    /* Pause (vcpu_pause/vcpu_resume): `pause_lock` guards the three flags below. */
+    pthread_mutex_t pause_lock;
+    pthread_cond_t pause_cond;
+    bool pause_requested;
+    bool parked;      /* the thread waits in vcpu_park: its state may be read and written */
+    bool thread_done; /* the thread has left its loop: nobody will park */
     /* Called once, from the vCPU thread, when this vCPU ends the VM. */
     void (*stop)(void *opaque, struct vcpu *v, enum vcpu_end why, const char *reason);
     void *stop_opaque;
@@ -59,6 +65,15 @@ MUST_CHECK int vcpu_init_platform_state(struct vcpu *v);
 MUST_CHECK int vcpu_start(struct vcpu *v);
 void vcpu_request_stop(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+/*
+ * Pausing: vcpu_pause() takes the vCPU out of KVM_RUN (kick signal + immediate_exit), lets
+ * KVM complete a pending MMIO/PIO read, and returns once the thread is parked (or has ended:
+ * then -ESRCH). While parked, its KVM state may be read and written from any thread
+ * (vcpu_state.h). vcpu_resume() lets it run again. Neither may be called from the vCPU
+ * thread itself. A vCPU that was never started counts as parked.
+ */
+MUST_CHECK int vcpu_pause(struct vcpu *v);
+void vcpu_resume(struct vcpu *v);
 /* Logs RIP, code bytes and key registers of a vCPU whose thread has been joined. */
 void vcpu_dump_state(struct vcpu *v);
 
