@@ -396,6 +396,31 @@ void serial_get_stats(struct serial *s, struct serial_stats *out)
     pthread_mutex_unlock(&s->lock);
 }
 
+void serial_save(struct serial *s, struct serial_state *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&s->lock);
+    *out = (struct serial_state){s->ier, s->lcr, s->mcr, s->scr, s->dll, s->dlm, s->fcr,
+                                 s->thri_pending, s->level, {0}};
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* From a stream: every byte is a register value the guest could have written itself. */
+void serial_load(struct serial *s, const struct serial_state *in)
+{
+    pthread_mutex_lock(&s->lock);
+    s->ier = in->ier;
+    s->lcr = in->lcr;
+    s->mcr = in->mcr;
+    s->scr = in->scr;
+    s->dll = in->dll;
+    s->dlm = in->dlm;
+    s->fcr = in->fcr;
+    s->thri_pending = in->thri_pending != 0;
+    s->level = in->level != 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
 struct serial *serial_create(const struct serial_config *cfg)
 {
     struct serial *s = calloc(1, sizeof(*s));

@@ -72,4 +72,14 @@ size_t serial_rx_room(struct serial *s);
 
 void serial_get_stats(struct serial *s, struct serial_stats *out);
 
+/* The guest-programmed registers migration and snapshots carry over (the FIFO is not). */
+struct serial_state {
+    uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+    uint8_t thri_pending;
+    uint8_t level;
+    uint8_t reserved[7];
+};
+void serial_save(struct serial *s, struct serial_state *out);
+void serial_load(struct serial *s, const struct serial_state *in);
+
 #endif

@@ -92,6 +92,30 @@ int testdev_status(struct testdev *td)
     return status;
 }
 
+void testdev_save(struct testdev *td, struct testdev_state *out)
+{
+    _Static_assert(sizeof(out->test) == TESTDEV_NAME_MAX + 1, "same name size");
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&td->lock);
+    memcpy(out->test, td->test, sizeof(out->test));
+    out->passes = td->passes;
+    out->fails = td->fails;
+    out->finished = td->finished;
+    pthread_mutex_unlock(&td->lock);
+}
+
+/* The state comes from a stream: the name is re-terminated, nothing else needs bounds. */
+void testdev_load(struct testdev *td, const struct testdev_state *in)
+{
+    pthread_mutex_lock(&td->lock);
+    memcpy(td->test, in->test, sizeof(td->test));
+    td->test[TESTDEV_NAME_MAX] = '\0';
+    td->passes = in->passes;
+    td->fails = in->fails;
+    td->finished = in->finished != 0;
+    pthread_mutex_unlock(&td->lock);
+}
+
 /* Appends text with everything but printable ASCII escaped; returns the new length. */
 static size_t append_escaped(char *line, size_t pos, const uint8_t *text, size_t len)
 {

@@ -80,6 +80,16 @@ MUST_CHECK int testdev_attach(struct testdev *td, struct bus *mmio, uint64_t bas
 /* The status FINISH would report now (0 pass, 1 fail, 2 no verdict). */
 int testdev_status(struct testdev *td);
 
+/* What migration and snapshots carry over (the test's name and verdicts so far). */
+struct testdev_state {
+    char test[65];
+    uint32_t passes;
+    uint32_t fails;
+    uint32_t finished;
+};
+void testdev_save(struct testdev *td, struct testdev_state *out);
+void testdev_load(struct testdev *td, const struct testdev_state *in);
+
 /* The register file, as the bus calls it. */
 void testdev_read(void *opaque, uint64_t offset, void *data, unsigned int len);
 void testdev_write(void *opaque, uint64_t offset, const void *data, unsigned int len);

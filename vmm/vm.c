@@ -17,15 +17,18 @@
 #include "cmdline.h"
 #include "cmos.h"
 #include "console.h"
+#include "control.h"
 #include "cpuid.h"
 #include "dtb.h"
 #include "i8042.h"
 #include "layout.h"
+#include "migrate.h"
 #include "pio_sink.h"
 #include "serial.h"
 #include "terminal.h"
 #include "testdev.h"
 #include "vm_devices.h"
+#include "vmstate.h"
 
 void vm_end(struct vm *vm, int status, const char *reason)
 {
@@ -299,7 +302,7 @@ static int vm_setup_vcpus(struct vm *vm, const struct boot_entry *entry)
             break;
     }
     free(mine);
-    if (ret < 0)
+    if (ret < 0 || vm->opts->incoming) /* an incoming VM brings its own registers */
         return ret;
     return vm_setup_bsp(vm, entry);
 }
@@ -329,6 +332,24 @@ static int vm_setup_loop(struct vm *vm)
     return evloop_add(&vm->loop, &vm->watchdog, EPOLLIN);
 }
 
+/* Phase 8: pause/migration state and the control socket (--api-socket). */
+static int vm_setup_control(struct vm *vm)
+{
+    int ret = vmstate_create(vm);
+
+    if (ret < 0 || !vm->opts->api_socket)
+        return ret;
+    vm->control = control_create(vm, vm->opts->api_socket);
+    return vm->control ? 0 : -EINVAL;
+}
+
+/* Phase 9 (--incoming URI only, instead of phase 2's image): the VM arrives from a source
+ * or a snapshot file, before the vCPUs start. */
+static int vm_setup_incoming(struct vm *vm)
+{
+    return vm->opts->incoming ? migrate_incoming(vm) : 0;
+}
+
 int vm_create(struct vm *vm, const struct options *opts, bool stdin_open)
 {
     struct boot_entry entry;
@@ -352,7 +373,8 @@ int vm_create(struct vm *vm, const struct options *opts, bool stdin_open)
         return ret;
     if ((ret = vm_setup_memory(vm)) < 0)
         return ret;
-    if ((ret = vm_load_image(vm, &entry)) < 0)
+    memset(&entry, 0, sizeof(entry));
+    if (!opts->incoming && (ret = vm_load_image(vm, &entry)) < 0)
         return ret;
     if ((ret = console_open_output(vm)) < 0)
         return ret;
@@ -364,7 +386,11 @@ int vm_create(struct vm *vm, const struct options *opts, bool stdin_open)
         return ret;
     if ((ret = vm_setup_vcpus(vm, &entry)) < 0)
         return ret;
-    return vm_setup_loop(vm);
+    if ((ret = vm_setup_loop(vm)) < 0)
+        return ret;
+    if ((ret = vm_setup_control(vm)) < 0)
+        return ret;
+    return vm_setup_incoming(vm);
 }
 
 static void vm_report_exits(struct vm *vm)
@@ -422,6 +448,9 @@ int vm_run(struct vm *vm)
 /* Teardown: the reverse of vm_create, each step accepting a half-built part. */
 void vm_destroy(struct vm *vm)
 {
+    control_destroy(vm->control);
+    vm->control = NULL;
+    vmstate_destroy(vm); /* joins a migration job before the parts it uses go */
     for (unsigned int i = 0; i < vm->vcpus_created; i++)
         vcpu_destroy(&vm->vcpus[i]);
     vm->vcpus_created = 0;

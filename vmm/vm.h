@@ -32,6 +32,8 @@ struct i8042;
 struct cmos;
 struct testdev;
 struct vm_devices;
+struct vmstate;
+struct control;
 
 struct vm {
     const struct options *opts;
@@ -63,6 +65,8 @@ struct vm {
     bool interactive;
     bool stdin_open;
     struct ev_handler watchdog;
+    struct vmstate *state;    /* pause, snapshot, migration (vmstate.c, migrate.c) */
+    struct control *control;  /* --api-socket (control.c); NULL without one */
 
     int ended; /* first vm_end() wins */
     int exit_status;
