@@ -6,6 +6,8 @@ import select
 import signal
 import time
 
+DRAIN_S = 0.25
+
 
 class RunResult:
     def __init__(self, label):
@@ -120,6 +122,7 @@ def run(label, argv, tracer, work, markers, sample_at=None, guest_ram=(), end_ma
         os.close(gate_w)
         deadline = time.monotonic() + timeout
         end_deadline = None
+        next_drain = 0.0
         scanned = {m: 0 for m in markers}
         while True:
             now = time.monotonic()
@@ -128,7 +131,12 @@ def run(label, argv, tracer, work, markers, sample_at=None, guest_ram=(), end_ma
                 res.timed_out = end_deadline is None or now >= deadline
                 res.killed = not res.timed_out
                 break
-            ready, _, _ = select.select([out_r] + tracer.fds(), [], [], min(0.2, limit - now))
+            # The trace is drained every DRAIN_S, not on every event: its buffer
+            # holds seconds of events, and a wake-up per event would be a busy loop.
+            if now >= next_drain:
+                tracer.drain()
+                next_drain = now + DRAIN_S
+            ready, _, _ = select.select([out_r], [], [], max(0, min(next_drain, limit) - now))
             if out_r in ready:
                 data = os.read(out_r, 65536)
                 t = tracer.now()
@@ -154,7 +162,6 @@ def run(label, argv, tracer, work, markers, sample_at=None, guest_ram=(), end_ma
                             pass
                     if m == end_marker:
                         end_deadline = time.monotonic() + grace
-            tracer.drain()
     finally:
         res.output = bytes(buf)
         # At end of output the VMM is exiting: let it finish; otherwise end it now.

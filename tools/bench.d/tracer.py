@@ -4,6 +4,8 @@
 # fallback and slows every KVM_RUN down (its overhead is stated in the output).
 import os
 import re
+import shutil
+import subprocess
 import time
 
 KVM_RUN = 0xAE80
@@ -20,14 +22,30 @@ class TraceFacts:
         self.first_kvm_run = None
         self.exits = []  # (time, reason name): KVM_RUN returned with an exit reason
         self.restarts = 0  # KVM_RUN interrupted by a signal (-EINTR): a wake-up too
-        self.on_cpu = None  # [(start, end)] the VMM's threads ran (ftrace only)
+        # ftrace only, up to the first KVM_RUN: [(start, end, thread id)] the VMM's
+        # threads ran, [(start, end, thread id, "runnable" or "blocked")] they did not.
+        self.on_cpu = None
+        self.off_cpu = None
+        self.main = None  # the thread that exec'd
+
+    def _sum(self, intervals, t):
+        if t is None or intervals is None or self.exec_time is None:
+            return None
+        return sum(max(0.0, min(i[1], t) - max(i[0], self.exec_time)) for i in intervals)
 
     def cpu_until(self, t):
         """CPU time the VMM's threads used from exec to t: its own start-up cost,
         whatever else the shared host's cores were doing."""
-        if t is None or self.on_cpu is None or self.exec_time is None:
-            return None
-        return sum(max(0.0, min(end, t) - max(start, self.exec_time)) for start, end in self.on_cpu)
+        return self._sum(self.on_cpu, t)
+
+    def waiting_until(self, t):
+        """Time the VMM's threads were runnable but not running (a busy host)."""
+        return self._sum(self.off_cpu and [i for i in self.off_cpu if i[3] == "runnable"], t)
+
+    def blocked_until(self, t):
+        """Time the exec'd thread slept (I/O, locks, waiting for its threads)."""
+        return self._sum(self.off_cpu and [i for i in self.off_cpu
+                                           if i[3] == "blocked" and i[2] == self.main], t)
 
     def exits_until(self, t):
         if t is None or self.exits is None:
@@ -48,7 +66,8 @@ def tracefs_root():
         if os.path.isdir(os.path.join(d, "instances")):
             return d
     if os.geteuid() == 0 and os.path.isdir(TRACEFS_DIRS[0]):
-        if os.system(f"mount -t tracefs nodev {TRACEFS_DIRS[0]} 2>/dev/null") == 0:
+        mount = ["mount", "-t", "tracefs", "nodev", TRACEFS_DIRS[0]]
+        if subprocess.run(mount, stderr=subprocess.DEVNULL).returncode == 0:
             return TRACEFS_DIRS[0]
     return None
 
@@ -62,7 +81,7 @@ def choose(method):
         if method == "ftrace":
             raise SystemExit("bench: ftrace needs root and tracefs (/sys/kernel/tracing)")
     if method in ("auto", "strace"):
-        if any(os.access(os.path.join(p, "strace"), os.X_OK) for p in os.environ["PATH"].split(":")):
+        if shutil.which("strace"):
             return Strace()
         if method == "strace":
             raise SystemExit("bench: strace is not installed")
@@ -84,9 +103,6 @@ class NoTrace:
         self.facts.exec_time = self.now()
         self.facts.exits = None  # not counted
 
-    def fds(self):
-        return []
-
     def drain(self):
         pass
 
@@ -103,7 +119,7 @@ class NoTrace:
 # "<comm>-<pid> [cpu] <flags> <secs>: <event>: <text>", for syscall events
 # "...: sys_ioctl(fd: 8, cmd: 0xae80, arg: 0)"; comm may hold spaces ("CPU 0/KVM").
 FTRACE_LINE = re.compile(r"^\s*(.*)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[\d+\]\s+\S+\s+(\d+\.\d+):\s+(\w+)[:(]\s*(.*)$")
-SWITCH = re.compile(r" prev_pid=(\d+) .*==> next_comm=.* next_pid=(\d+) next_prio=")
+SWITCH = re.compile(r" prev_pid=(\d+) prev_prio=\d+ prev_state=(\S+) ==> next_comm=.* next_pid=(\d+) next_prio=")
 CHILD = re.compile(r" child_pid=(\d+)")
 EXIT_REASON = re.compile(r"reason (\S+) \((-?\d+)\)")
 
@@ -146,12 +162,12 @@ class Ftrace:
         self.partial = b""
         self.facts = TraceFacts()
         self.facts.on_cpu = []
+        self.facts.off_cpu = []
+        self.facts.main = pid
         self.running = {}  # thread id -> time it was switched in
+        self.stopped = {}  # thread id -> (time it was switched out, why)
         self.threads = {pid}  # the VMM's threads (and their children)
         self.last = 0.0
-
-    def fds(self):
-        return [self.pipe] if self.pipe is not None else []
 
     def drain(self):
         while self.pipe is not None:
@@ -176,11 +192,16 @@ class Ftrace:
         if event == "sched_switch":
             s = SWITCH.search(text)
             if s:
-                start = self.running.pop(int(s.group(1)), None)
+                prev, state, nxt = int(s.group(1)), s.group(2), int(s.group(3))
+                start = self.running.pop(prev, None)
                 if start is not None:
-                    f.on_cpu.append((start, ts))
-                if int(s.group(2)) in self.threads:
-                    self.running[int(s.group(2))] = ts
+                    f.on_cpu.append((start, ts, prev))
+                    self.stopped[prev] = (ts, "runnable" if state.startswith("R") else "blocked")
+                if nxt in self.threads:
+                    self.running[nxt] = ts
+                    off = self.stopped.pop(nxt, None)
+                    if off:
+                        f.off_cpu.append((off[0], ts, nxt, off[1]))
         elif event == "sched_process_fork":
             c = CHILD.search(text)
             if c:
@@ -190,6 +211,9 @@ class Ftrace:
             self.running[int(m.group(2))] = ts
         elif event == "sys_ioctl" and f.first_kvm_run is None:
             f.first_kvm_run = ts
+            # Scheduling is only accounted up to here; a running guest switches
+            # thousands of times a second, which would cost this process real CPU.
+            self._write("events/sched/sched_switch/enable", "0")
         elif event == "kvm_userspace_exit":
             r = EXIT_REASON.search(text)
             if r and r.group(1) == "restart":
@@ -205,7 +229,8 @@ class Ftrace:
         self._write("tracing_on", "0")
         self.drain()
         facts = self.facts
-        facts.on_cpu += [(start, self.last) for start in self.running.values()]
+        facts.on_cpu += [(start, self.last, tid) for tid, start in self.running.items()]
+        facts.off_cpu += [(off[0], self.last, tid, off[1]) for tid, off in self.stopped.items()]
         self.close()
         return facts
 
@@ -241,9 +266,6 @@ class Strace:
 
     def attach(self, pid):
         self.strace_pid = pid
-
-    def fds(self):
-        return []
 
     def drain(self):
         pass
