@@ -5,8 +5,9 @@
  * test=pingpong needs to time a kick -> call round trip.
  *
  * A tour, in the order things happen:
- *  1. main.c (this file): listen on (or connect to) a UNIX socket; one front-end session at
- *     a time; a poll() loop over the socket and each running ring's kick eventfd.
+ *  1. main.c (this file): listen on (or connect to) a UNIX socket, one front-end session at
+ *     a time; be_session.c: a poll() loop over the socket and each running ring's kick
+ *     eventfd.
  *  2. be_msg.c: a request is a 12-byte header, up to 8 fds (SCM_RIGHTS, with the header) and
  *     a payload; replies have the REPLY flag. vu_wire.h (plain data) gives the layouts.
  *  3. be_dev.c: a table says, per request, its payload size, its fds, which protocol feature
@@ -33,7 +34,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,8 +46,7 @@
 
 #include "be_dev.h"
 #include "be_print.h"
-
-#define BE_RECV_TIMEOUT_S 5 /* a started message must arrive whole within this */
+#include "be_session.h"
 
 struct be_opts {
     const char *socket;
@@ -58,7 +57,7 @@ struct be_opts {
     int connect_timeout_ms;
 };
 
-static volatile sig_atomic_t be_stop;
+static volatile sig_atomic_t be_stop; /* SIGINT, SIGTERM */
 
 static void be_on_signal(int sig)
 {
@@ -214,54 +213,6 @@ static int be_connect(const char *path, int timeout_ms)
     }
 }
 
-/* Empties a kick eventfd (its count says nothing we need: the ring says what is new). */
-static void be_drain(int fd)
-{
-    uint64_t count;
-    ssize_t n = read(fd, &count, sizeof(count));
-
-    (void)n; /* EAGAIN: drained already */
-}
-
-/* One front-end session: 0 when it hung up, else the error that ended it. */
-static int be_session(int sock, const struct be_opts *o)
-{
-    struct timeval tv = {.tv_sec = BE_RECV_TIMEOUT_S};
-    struct be_dev d;
-    int ret = 0;
-
-    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    be_dev_init(&d, sock, o->queues, o->busy_poll);
-    while (!be_stop) {
-        struct pollfd p[1 + BE_MAX_QUEUES] = {{.fd = sock, .events = POLLIN}};
-        nfds_t n = 1;
-
-        for (unsigned int q = 0; q < d.nrings; q++)
-            if (be_ring_ready(&d.rings[q]))
-                p[n++] = (struct pollfd){.fd = d.rings[q].kick_fd, .events = POLLIN};
-        if (poll(p, n, o->busy_poll ? 0 : -1) < 0 && errno != EINTR) {
-            ret = -errno;
-            be_err("poll: %s", strerror(errno));
-            break;
-        }
-        for (nfds_t i = 1; i < n; i++)
-            if (p[i].revents & POLLIN)
-                be_drain(p[i].fd);
-        if (p[0].revents) {
-            ret = be_dev_handle(&d);
-            if (ret < 0)
-                break;
-        }
-        be_dev_serve(&d);
-    }
-    be_info("session ended: %llu vhost-user requests, %llu echo requests (%llu bytes, %llu bad)",
-            (unsigned long long)d.requests, (unsigned long long)d.stats.requests,
-            (unsigned long long)d.stats.bytes, (unsigned long long)d.stats.bad);
-    be_dev_destroy(&d);
-    close(sock);
-    return ret == -ECONNRESET ? 0 : ret;
-}
-
 int main(int argc, char **argv)
 {
     struct sigaction sa = {.sa_handler = be_on_signal}; /* no SA_RESTART: poll wakes up */
@@ -279,7 +230,7 @@ int main(int argc, char **argv)
         if (sock < 0)
             return 1;
         be_info("connected to %s", o.socket);
-        return be_session(sock, &o) < 0 ? 1 : 0;
+        return be_session_run(sock, o.queues, o.busy_poll, &be_stop) < 0 ? 1 : 0;
     }
     lfd = be_listen(o.socket);
     if (lfd < 0)
@@ -298,7 +249,7 @@ int main(int argc, char **argv)
             break;
         }
         be_info("front-end connected");
-        ret = be_session(sock, &o);
+        ret = be_session_run(sock, o.queues, o.busy_poll, &be_stop);
         if (o.once)
             break;
     }
