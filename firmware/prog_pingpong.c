@@ -3,9 +3,10 @@
  * one request in flight at a time; figures are min/median/p99 in ns.
  * The request is cheap for the back-end: VIRTIO_BLK_T_GET_ID on a block
  * device, otherwise one 8-byte device-readable buffer (a sequence number)
- * and one 8-byte device-writable buffer, which a minimal back-end just
- * returns. Parameters: iters= (2000), mode=poll|irq (irq), dev= (virtio
- * device ID; default: the first modern device), warmup= (50).
+ * and one 8-byte device-writable buffer, into which an echo back-end
+ * (tools/backend) copies the number back (checked). Parameters: iters=
+ * (2000), mode=poll|irq (irq), dev= (virtio device ID; default: the first
+ * modern device), warmup= (50).
  */
 #include "args.h"
 #include "blk.h"
@@ -89,6 +90,10 @@ static int round_trip(struct vmmio *d, struct virtq *q, struct pingpong_req *r, 
         return -EIO;
     if (d->device_id == VIRTIO_ID_BLOCK && r->status != VIRTIO_BLK_S_OK)
         return -EIO;
+    /* The echo back-end (tools/backend) returns the sequence number it was sent. */
+    if (d->device_id != VIRTIO_ID_BLOCK &&
+        (len != sizeof(r->seq) || memcmp(r->id, &r->seq, sizeof(r->seq)) != 0))
+        return -EPROTO;
     return 0;
 }
 

@@ -2,7 +2,7 @@
 # End-to-end test of one firmware program against its real back-end:
 #   fw_test.sh VMM PROGRAM     VMM: minivmm, or qemu (QEMU microvm, the reference)
 # Needs /dev/kvm: without it the test skips (77) locally and FAILS when CI=true.
-# Environment (set by meson): FW_ELF, MINIVMM, CHECK_BLK_IMAGE; MINIVMM_KEEP=1
+# Environment (set by meson): FW_ELF, MINIVMM, CHECK_BLK_IMAGE, MINIVMM_BACKEND; MINIVMM_KEEP=1
 # keeps the work directory; MINIVMM_TIMEOUT_SCALE multiplies timeouts.
 set -u
 vmm=$1
@@ -61,7 +61,8 @@ qemu_cpu=$qemu_cpu,-smap,-smep,-pku,-umip,-rdrand,-rdseed,-arch-capabilities
 # Extra minivmm options (e.g. --boot-entry pvh64); QEMU runs ignore them.
 minivmm_args=()
 
-# run_guest CMDLINE [vhost-user-blk|vhost-user-net SOCK]: boots the firmware, sets status.
+# run_guest CMDLINE [vhost-user-blk|vhost-user-net|vhost-user-echo SOCK]: boots the
+# firmware, sets status. The echo device (tools/backend) is minivmm only.
 run_guest() {
     local cmdline=$1 dev=${2:-} sock=${3:-} rc
     if [ "$vmm" = qemu ]; then
@@ -87,6 +88,7 @@ run_guest() {
         case $dev in
         vhost-user-blk) args+=(--device "vhost-user-blk,socket=$sock") ;;
         vhost-user-net) args+=(--device "vhost-user,socket=$sock,virtio-id=1,queues=2") ;;
+        vhost-user-echo) args+=(--device "vhost-user,socket=$sock,virtio-id=63,config-size=8") ;;
         esac
         timeout "$((timeout_s + 5))" "$MINIVMM" "${args[@]}" >"$work/out" 2>&1 </dev/null
         status=$?
@@ -155,6 +157,27 @@ pingpong)
     run_guest "test=pingpong iters=500" vhost-user-blk "$work/blk.sock"
     expect_pass
     grep -q "FIGURE rtt_median_ns=[1-9]" "$work/out" || fail "no median figure"
+    ;;
+pingpong-backend)
+    # The in-tree echo back-end (tools/backend): one session per run, interrupt then
+    # polled completion; the firmware checks every echoed sequence number.
+    : "${MINIVMM_BACKEND:?}"
+    start_backend "$work/echo.sock" "$MINIVMM_BACKEND" --socket "$work/echo.sock"
+    for mode in irq poll; do
+        run_guest "test=pingpong iters=2000 mode=$mode" vhost-user-echo "$work/echo.sock"
+        expect_pass pingpong
+        grep -q "FIGURE device_id=63" "$work/out" || fail "pingpong did not use the echo device"
+        grep -q "FIGURE rtt_median_ns=[1-9]" "$work/out" || fail "no median figure ($mode)"
+        grep "FIGURE rtt_" "$work/out" | sed "s/^MINIVMM-TEST pingpong FIGURE /# $mode: /"
+    done
+    # The back-end logs a session's end once minivmm has gone: give it a moment.
+    for _ in $(seq $((100 * scale))); do
+        [ "$(grep -c "session ended" "$work/backend.log")" = 2 ] && break
+        sleep 0.05
+    done
+    ! grep -q "error" "$work/backend.log" || fail "the back-end logged errors: $(cat "$work/backend.log")"
+    [ "$(grep -c "2050 echo requests (16400 bytes, 0 bad)" "$work/backend.log")" = 2 ] ||
+        fail "the back-end did not serve 2 sessions of 2050 requests: $(cat "$work/backend.log")"
     ;;
 net)
     # testpmd answers ICMP echo on its one port; --stats-period keeps it running
