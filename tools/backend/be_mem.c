@@ -98,7 +98,7 @@ int be_mem_set(struct be_mem *mem, const struct vu_wire_region *w, const int *fd
         };
         next.n = i + 1;
     }
-    for (unsigned int i = 0; i < n && i < VU_MEM_MAX_REGIONS; i++)
+    for (unsigned int i = 0; i < n; i++)
         close(fds[i]);
     if (ret < 0) {
         be_mem_clear(&next);
