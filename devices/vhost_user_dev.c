@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vhost_user_kind.h"
 #include "virtio_spec.h"
 
 int vhost_user_dev_parse(const struct vhost_user_type *type, const char *args,
@@ -33,6 +34,11 @@ static int vud_read_config(struct vhost_user_dev *d, uint8_t *config)
     int ret;
 
     memset(config, 0, VU_CONFIG_MAX_SIZE);
+    /* config=HEX: the VMM supplies it (a back-end without GET_CONFIG, e.g. virtiofsd). */
+    if (d->spec.config_len) {
+        memcpy(config, d->spec.config, d->spec.config_len);
+        return 0;
+    }
     if (!d->type->config_from_backend || d->config_size == 0)
         return 0;
     /* vhost-user: GET_CONFIG exists only with the CONFIG protocol feature. */
@@ -62,6 +68,7 @@ int vud_negotiate(struct vhost_user_dev *d, uint64_t *features, uint8_t *config,
         .config_size = d->config_size,
         .num_queues = d->num_queues,
         .config_change = config_change,
+        .priv = d->priv,
     };
     int ret;
 
@@ -111,7 +118,7 @@ static int vud_config_write(void *opaque, uint32_t offset, const void *data, uns
     struct vhost_user_dev *d = opaque;
     int ret = vud_config_range(d, offset, len);
 
-    if (ret < 0 || !d->type->config_from_backend)
+    if (ret < 0 || !d->type->config_from_backend || d->spec.config_len)
         return ret < 0 ? ret : -EPERM;
     vud_lock(d);
     if (!vu_frontend_connected(d->fe))
@@ -151,7 +158,7 @@ static struct vu_frontend *vud_session_new(struct vhost_user_dev *d)
         .socket_path = d->spec.socket,
         .server = d->spec.server,
         .profile = d->spec.profile,
-        .num_queues = d->num_queues,
+        .num_queues = d->backend_queues,
         .reply_timeout_ms = d->spec.reply_timeout_ms,
         .connect_timeout_ms = d->spec.connect_timeout_ms,
         .trace = d->m.trace,
@@ -191,6 +198,8 @@ static void vud_init_ops(struct vhost_user_dev *d)
         .config_write = vud_config_write,
         .activate = vud_activate,
         .reset = vud_reset,
+        /* Only kinds that serve queues themselves see kicks that reached the VMM. */
+        .notify = d->type->ops && d->type->ops->kick ? vudq_notify : NULL,
     };
 }
 
@@ -199,6 +208,7 @@ struct vhost_user_dev *vhost_user_dev_create(const struct vhost_user_type *type,
                                              const struct vhost_user_machine *m)
 {
     struct vhost_user_dev *d = calloc(1, sizeof(*d));
+    unsigned int n = spec->queues ? spec->queues : 1;
 
     if (!d)
         return NULL;
@@ -206,13 +216,22 @@ struct vhost_user_dev *vhost_user_dev_create(const struct vhost_user_type *type,
     d->type = type;
     d->spec = *spec;
     d->m = *m;
-    d->num_queues = spec->queues ? spec->queues : 1;
+    d->num_queues = n * (type->rings_per_queue ? type->rings_per_queue : 1) + type->extra_rings +
+                    type->vmm_queues;
+    d->backend_queues = n + type->extra_rings;
     d->queue_size = spec->queue_size ? spec->queue_size : VHOST_USER_DEFAULT_QUEUE_SIZE;
     d->config_size =
         type->config_size == VHOST_USER_CONFIG_FROM_SPEC ? spec->config_size : type->config_size;
     if (d->config_size > VU_CONFIG_MAX_SIZE)
         goto fail;
     d->sock_h.fd = d->chan_h.fd = -1;
+    if (d->num_queues > VIRTIO_MMIO_MAX_QUEUES)
+        goto fail;
+    if (type->ops && type->ops->priv_new) {
+        d->priv = type->ops->priv_new(spec, d->name);
+        if (!d->priv)
+            goto fail;
+    }
     vud_init_ops(d);
     if (pthread_mutex_init(&d->lock, NULL) != 0)
         goto fail;
@@ -236,9 +255,12 @@ void vhost_user_dev_destroy(struct vhost_user_dev *d)
         return;
     if (d->fe)
         vud_unwatch(d);
+    vudq_reset(d); /* stops watching VMM-served queues' kicks */
     /* Then the transport: it may still call into the device until it is gone. */
     virtio_mmio_destroy(d->mmio);
     vu_frontend_destroy(d->fe);
+    if (d->priv && d->type->ops && d->type->ops->priv_free)
+        d->type->ops->priv_free(d->priv);
     if (d->lock_init)
         pthread_mutex_destroy(&d->lock);
     free(d);

@@ -46,7 +46,10 @@ struct vhost_user_setup {
     uint32_t config_size;
     unsigned int num_queues; /* virtqueues the transport will have */
     bool config_change;      /* CONFIG_CHANGE_MSG: only fix the new config up, quietly */
+    void *priv;              /* the kind's per-device state (vhost_user_kind.h), or NULL */
 };
+
+struct vhost_user_kind_ops; /* vhost_user_kind.h */
 
 /* One device kind: constant data and an optional hook. */
 struct vhost_user_type {
@@ -67,6 +70,16 @@ struct vhost_user_type {
     /* After connecting (optional): check the back-end, fix the config and features up.
      * Logs its own error. */
     int (*on_connect)(struct vhost_user_setup *s);
+    /*
+     * Queue arithmetic for queues=N (all 0 for a plain kind): the transport has
+     * N * rings_per_queue + extra_rings rings the back-end serves, then vmm_queues queues
+     * the VMM serves; GET_QUEUE_NUM must allow N + extra_rings (the back-end's unit).
+     */
+    unsigned int rings_per_queue; /* 0 means 1; net: 2 (receive and transmit per pair) */
+    unsigned int extra_rings;     /* fs: 1 (the hiprio queue) */
+    unsigned int vmm_queues;      /* net: 1 (the control queue) */
+    /* State and VMM-served features and queues (optional). */
+    const struct vhost_user_kind_ops *ops;
 };
 
 #define VHOST_USER_CONFIG_FROM_SPEC UINT32_MAX
@@ -110,5 +123,10 @@ void vhost_user_dev_destroy(struct vhost_user_dev *d);
 struct virtio_mmio *vhost_user_dev_mmio(struct vhost_user_dev *d);
 const char *vhost_user_dev_name(const struct vhost_user_dev *d);
 void vhost_user_dev_get_stats(struct vhost_user_dev *d, struct vhost_user_stats *out);
+/*
+ * After an incoming migration, once the guest runs here: the kind's announcement (net:
+ * GUEST_ANNOUNCE through config, else SEND_RARP, else a logged note). 0 for other kinds.
+ */
+MUST_CHECK int vhost_user_dev_migration_done(struct vhost_user_dev *d);
 
 #endif

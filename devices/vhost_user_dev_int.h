@@ -16,6 +16,9 @@
 
 #include "vhost_user_dev.h"
 
+/* VMM-served queues watched at once (net: one control queue). */
+#define VUD_VMMQ_WATCH_MAX 4
+
 struct vhost_user_dev {
     char name[32];
     const struct vhost_user_type *type;
@@ -23,6 +26,8 @@ struct vhost_user_dev {
     struct vhost_user_machine m;
     struct virtio_dev_ops ops; /* per device: the generic kind's device id comes from the SPEC */
     unsigned int num_queues;
+    /* GET_QUEUE_NUM must allow this many (the back-end's unit; num_queues is the transport's). */
+    unsigned int backend_queues;
     unsigned int queue_size;
     uint32_t config_size;
     struct virtio_mmio *mmio;
@@ -41,6 +46,20 @@ struct vhost_user_dev {
     uint8_t config[VU_CONFIG_MAX_SIZE];
     uint64_t failures;
     uint64_t reconnects;
+
+    /* The kind's state and the queues the VMM serves (vhost_user_dev_vmmq.c). */
+    void *priv;
+    uint64_t vmmq_mask;    /* VMM-served queues of the current activation */
+    uint64_t vmmq_pending; /* __atomic: kicked, not yet served */
+    /* The current activation's queues (NULL when not activated). */
+    const struct virtio_queue_config *act_queues;
+    unsigned int act_nqueues;
+    struct vud_kick {
+        struct ev_handler h;
+        struct vhost_user_dev *d;
+        unsigned int q;
+        bool watched;
+    } vmmq_kick[VUD_VMMQ_WATCH_MAX];
 };
 
 /* Transport feature bits a vhost-user device may pass through (split rings only). */
@@ -57,6 +76,19 @@ struct vhost_user_dev {
 MUST_CHECK int vud_negotiate(struct vhost_user_dev *d, uint64_t *features, uint8_t *config,
                              bool config_change);
 
+/* vhost_user_dev_vmmq.c: the kind's hooks and the queues the VMM serves (lock held). */
+/* Bits of the acked features that go to the back-end in SET_FEATURES. */
+uint64_t vudq_backend_features(struct vhost_user_dev *d, uint64_t acked);
+/* Which queues are VMM-served for this activation; remembered until vudq_reset. */
+uint64_t vudq_mask(struct vhost_user_dev *d, const struct virtio_activation *act);
+/* After the back-end's rings started: the kind's activate, then watching the kicks. */
+MUST_CHECK int vudq_activate(struct vhost_user_dev *d, const struct virtio_activation *act);
+void vudq_reset(struct vhost_user_dev *d);
+/* Serves kicked VMM queues (from vud_service). */
+void vudq_service(struct vhost_user_dev *d);
+/* The transport's notify op (a kick that reached the VMM: no ioeventfd). */
+void vudq_notify(void *opaque, unsigned int q);
+
 /* vhost_user_dev_run.c */
 void vud_lock(struct vhost_user_dev *d);
 /* Unlocks, then services what the event loop left while the lock was held. */
@@ -72,5 +104,7 @@ MUST_CHECK int vud_activate(void *opaque, const struct virtio_activation *act);
 void vud_reset(void *opaque);
 /* vu_frontend's config_changed callback (lock held, inside handle_backend_msg). */
 void vud_config_changed(void *opaque);
+/* The event loop saw activity for this device: service it now or when the holder unlocks. */
+void vud_poke(struct vhost_user_dev *d);
 
 #endif

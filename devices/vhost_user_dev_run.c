@@ -48,6 +48,11 @@ static void vud_on_event(struct vhost_user_dev *d)
     vud_service_pokes(d);
 }
 
+void vud_poke(struct vhost_user_dev *d)
+{
+    vud_on_event(d);
+}
+
 static void vud_on_sock(struct ev_handler *h, uint32_t events)
 {
     (void)events;
@@ -192,6 +197,8 @@ static void vud_service_sock(struct vhost_user_dev *d)
 static void vud_service(struct vhost_user_dev *d)
 {
     __atomic_store_n(&d->poke, 0, __ATOMIC_SEQ_CST);
+    /* Even with the back-end gone: a driver may spin until its control command is used. */
+    vudq_service(d);
     if (d->broken)
         return;
     vud_service_chan(d);
@@ -282,14 +289,15 @@ static bool vud_stop_rings(struct vhost_user_dev *d)
 
 static int vud_start(struct vhost_user_dev *d, const struct virtio_activation *act)
 {
-    int ret = vu_frontend_set_features(d->fe, act->features);
+    uint64_t vmmq = vudq_mask(d, act);
+    int ret = vu_frontend_set_features(d->fe, vudq_backend_features(d, act->features));
 
     if (ret == 0)
         ret = vud_set_mem_table(d, act->gmem);
     for (unsigned int q = 0; q < act->nqueues && ret == 0; q++) {
         struct vu_ring_cfg cfg;
 
-        if (!act->queues[q].ready)
+        if (!act->queues[q].ready || (q < 64 && (vmmq >> q & 1)))
             continue;
         ret = vud_ring_cfg(act->gmem, q, &act->queues[q], &cfg);
         if (ret < 0)
@@ -315,6 +323,10 @@ int vud_activate(void *opaque, const struct virtio_activation *act)
         ret = vud_reconnect(d);
     if (ret == 0)
         ret = vud_start(d, act);
+    if (ret == 0)
+        ret = vudq_activate(d, act);
+    if (ret < 0)
+        vudq_reset(d);
     if (ret < 0 && !vud_stop_rings(d))
         vud_broken(d);
     vud_unlock(d);
@@ -327,6 +339,7 @@ void vud_reset(void *opaque)
     struct vhost_user_dev *d = opaque;
 
     vud_lock(d);
+    vudq_reset(d);
     if (vu_frontend_connected(d->fe) && !vud_stop_rings(d))
         vud_broken(d); /* the transport clears NEEDS_RESET next: the next DRIVER_OK retries */
     vud_unlock(d);

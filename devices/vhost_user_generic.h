@@ -1,9 +1,10 @@
 /*
  * The generic vhost-user device: any virtio device type, served by a back-end that knows it.
  * --device vhost-user,virtio-id=N,socket=PATH[,queues=N][,queue-size=N][,config-size=N]
- * [,profile=...][,server=on][,connect-timeout=MS][,reply-timeout=MS]
+ * [,config=HEX][,profile=...][,server=on][,connect-timeout=MS][,reply-timeout=MS]
  * Every device-type feature the back-end offers passes; config-size bytes of config space
- * come from GET_CONFIG (0, the default: no config space).
+ * come from GET_CONFIG (0, the default: no config space), or config=HEX gives the bytes
+ * (read-only to the guest) for a back-end without GET_CONFIG, e.g. virtiofsd as virtio-id=26.
  */
 #ifndef MINIVMM_VHOST_USER_GENERIC_H
 #define MINIVMM_VHOST_USER_GENERIC_H

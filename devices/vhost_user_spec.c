@@ -163,6 +163,75 @@ static int vus_config_size(struct vhost_user_spec *s, const struct vhost_user_sp
     return vus_uint("config-size", val, len, 0, VU_CONFIG_MAX_SIZE, &s->config_size, err, errlen);
 }
 
+/* One hex digit's value (the caller checked isxdigit). */
+static int vus_hexval(char c)
+{
+    return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+/* mac=XX:XX:XX:XX:XX:XX, hex digits in pairs; a guest's own address is unicast. */
+static int vus_mac(struct vhost_user_spec *s, const struct vhost_user_spec_limits *lim,
+                   const char *val, size_t len, char *err, size_t errlen)
+{
+    (void)lim;
+    if (len != 17)
+        goto bad;
+    for (size_t i = 0; i < 6; i++) {
+        const char *p = val + 3 * i;
+
+        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+            (i < 5 && p[2] != ':'))
+            goto bad;
+        s->mac[i] = (uint8_t)(vus_hexval(p[0]) << 4 | vus_hexval(p[1]));
+    }
+    if (s->mac[0] & 1)
+        return vus_bad(err, errlen, "mac must be a unicast address (first octet even), not '%.*s'",
+                       (int)len, val);
+    s->has_mac = true;
+    return 0;
+bad:
+    return vus_bad(err, errlen, "mac must look like 52:54:00:12:34:56, not '%.*s'", (int)len, val);
+}
+
+static int vus_mtu(struct vhost_user_spec *s, const struct vhost_user_spec_limits *lim,
+                   const char *val, size_t len, char *err, size_t errlen)
+{
+    (void)lim;
+    return vus_uint("mtu", val, len, VHOST_USER_MTU_MIN, VHOST_USER_MTU_MAX, &s->mtu, err, errlen);
+}
+
+static int vus_tag(struct vhost_user_spec *s, const struct vhost_user_spec_limits *lim,
+                   const char *val, size_t len, char *err, size_t errlen)
+{
+    (void)lim;
+    if (len == 0 || len > VHOST_USER_TAG_MAX)
+        return vus_bad(err, errlen, "tag must be 1..%u bytes (virtio-fs tag[36]), not '%.*s'",
+                       VHOST_USER_TAG_MAX, (int)len, val);
+    memcpy(s->tag, val, len);
+    s->tag[len] = '\0';
+    return 0;
+}
+
+/* config=HEX: the whole config space, two hex digits a byte. */
+static int vus_config(struct vhost_user_spec *s, const struct vhost_user_spec_limits *lim,
+                      const char *val, size_t len, char *err, size_t errlen)
+{
+    (void)lim;
+    if (len == 0 || len % 2 || len > 2 * VU_CONFIG_MAX_SIZE)
+        goto bad;
+    for (size_t i = 0; i < len; i += 2) {
+        if (!isxdigit((unsigned char)val[i]) || !isxdigit((unsigned char)val[i + 1]))
+            goto bad;
+        s->config[i / 2] = (uint8_t)(vus_hexval(val[i]) << 4 | vus_hexval(val[i + 1]));
+    }
+    s->config_len = (unsigned int)(len / 2);
+    return 0;
+bad:
+    return vus_bad(err, errlen,
+                   "config must be 1..%u bytes as hex digits (e.g. config=0a0b), not '%.*s'",
+                   VU_CONFIG_MAX_SIZE, (int)(len > 40 ? 40 : len), val);
+}
+
 static const struct vus_key vus_keys[] = {
     {"socket", VHOST_USER_KEY_SOCKET, vus_socket},
     {"server", VHOST_USER_KEY_SERVER, vus_server},
@@ -173,6 +242,10 @@ static const struct vus_key vus_keys[] = {
     {"reply-timeout", VHOST_USER_KEY_REPLY_TIMEOUT, vus_reply_timeout},
     {"virtio-id", VHOST_USER_KEY_VIRTIO_ID, vus_virtio_id},
     {"config-size", VHOST_USER_KEY_CONFIG_SIZE, vus_config_size},
+    {"mac", VHOST_USER_KEY_MAC, vus_mac},
+    {"mtu", VHOST_USER_KEY_MTU, vus_mtu},
+    {"tag", VHOST_USER_KEY_TAG, vus_tag},
+    {"config", VHOST_USER_KEY_CONFIG, vus_config},
 };
 
 static const struct vus_key *vus_find(const char *name, size_t len)
@@ -224,5 +297,11 @@ int vhost_user_spec_parse(const char *args, const struct vhost_user_spec_limits 
     }
     if (!(seen & VHOST_USER_KEY_SOCKET))
         return vus_bad(err, errlen, "socket=PATH is required");
+    if ((seen & VHOST_USER_KEY_CONFIG) && (seen & VHOST_USER_KEY_CONFIG_SIZE) &&
+        out->config_size != out->config_len)
+        return vus_bad(err, errlen, "config-size=%u, but config= gives %u bytes", out->config_size,
+                       out->config_len);
+    if (seen & VHOST_USER_KEY_CONFIG)
+        out->config_size = out->config_len;
     return 0;
 }

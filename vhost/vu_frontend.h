@@ -157,6 +157,13 @@ VU_MUST_CHECK int vu_frontend_start_ring(struct vu_frontend *fe, const struct vu
 /* SET_VRING_ENABLE(0) when bit 30, then GET_VRING_BASE: *base is what to start with next. */
 VU_MUST_CHECK int vu_frontend_stop_ring(struct vu_frontend *fe, uint32_t index, uint32_t *base);
 bool vu_frontend_ring_started(const struct vu_frontend *fe, uint32_t index);
+/*
+ * SET_VRING_ENABLE(index, on/off) for a started ring, synchronously (net multiqueue: the pairs
+ * the driver chose with VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET). -EOPNOTSUPP, nothing sent, when bit
+ * 30 was not negotiated: a legacy back-end enables every ring at SET_FEATURES and cannot turn
+ * one off. -EINVAL for a ring that is not started.
+ */
+VU_MUST_CHECK int vu_frontend_enable_ring(struct vu_frontend *fe, uint32_t index, bool enable);
 
 /* Device config space (CONFIG): size 1..256. flags: VU_CONFIG_FLAG_WRITABLE or _MIGRATION. */
 VU_MUST_CHECK int vu_frontend_get_config(struct vu_frontend *fe, uint32_t offset, void *buf,

@@ -166,6 +166,24 @@ bool vu_frontend_ring_started(const struct vu_frontend *fe, uint32_t index)
     return index < VU_MAX_RINGS && fe->rings[index].started;
 }
 
+int vu_frontend_enable_ring(struct vu_frontend *fe, uint32_t index, bool enable)
+{
+    int ret = vu_frontend_gate(fe, VU_FE_NO_GATE, VU_REQ_SET_VRING_ENABLE);
+
+    if (ret < 0)
+        return ret;
+    if (index >= VU_MAX_RINGS || !fe->rings[index].started)
+        return vu_frontend_fail(fe, -EINVAL, "SET_VRING_ENABLE q=%u: ring not started", index);
+    /* vhost-user: SET_VRING_ENABLE only exists once bit 30 went out with SET_FEATURES. */
+    if (!vu_frontend_rings_need_enable(fe))
+        return -EOPNOTSUPP;
+    ret = vu_req_set_vring_enable(&fe->conn, index, enable, vu_frontend_wait(fe, true));
+    if (ret < 0)
+        return vu_frontend_req_failed(fe, ret, "SET_VRING_ENABLE q=%u %s", index,
+                                      enable ? "on" : "off");
+    return 0;
+}
+
 int vu_frontend_set_logging(struct vu_frontend *fe, bool on)
 {
     uint64_t guest = fe->acked & ~(VU_BIT(VU_F_PROTOCOL_FEATURES) | VU_BIT(VU_F_LOG_ALL));

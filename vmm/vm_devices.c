@@ -12,13 +12,17 @@
 #include "layout.h"
 #include "vhost_user_blk.h"
 #include "vhost_user_dev.h"
+#include "vhost_user_fs.h"
 #include "vhost_user_generic.h"
+#include "vhost_user_net.h"
 #include "vu_trace.h"
 
 /* Every kind of --device, by its keyword. A new kind is one line here plus its file. */
 static const struct vhost_user_type *const vm_device_kinds[] = {
     &vhost_user_blk_type,
     &vhost_user_generic_type,
+    &vhost_user_net_type,
+    &vhost_user_fs_type,
 };
 
 #define VM_DEVICES_NKINDS (sizeof(vm_device_kinds) / sizeof(vm_device_kinds[0]))
@@ -214,6 +218,20 @@ void vm_devices_report(struct vm *vm)
                  (unsigned long long)s.mmio.accesses, (unsigned long long)s.mmio.activations,
                  (unsigned long long)s.failures, (unsigned long long)s.reconnects);
     }
+}
+
+int vm_devices_migration_done(struct vm *vm)
+{
+    struct vm_devices *vd = vm->devices;
+    int err = 0;
+
+    for (unsigned int i = 0; vd && i < vd->n; i++) {
+        int ret = vd->devs[i].dev ? vhost_user_dev_migration_done(vd->devs[i].dev) : 0;
+
+        if (ret < 0 && err == 0)
+            err = ret; /* logged by the device; the others still announce */
+    }
+    return err;
 }
 
 void vm_devices_destroy(struct vm *vm)

@@ -16,6 +16,12 @@ unsigned int vm_devices_windows(const struct vm *vm, struct cmdline_dev *out, un
 MUST_CHECK int vm_devices_create(struct vm *vm);
 /* Per-device counters at exit (and later on the control socket). */
 void vm_devices_report(struct vm *vm);
+/*
+ * An incoming migration finished and the vCPUs run here: each device announces what it must
+ * (vhost-user-net: the guest through GUEST_ANNOUNCE, else the back-end with SEND_RARP).
+ * The first error, after every device had its turn.
+ */
+MUST_CHECK int vm_devices_migration_done(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
 
 #endif
