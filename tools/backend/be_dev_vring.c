@@ -156,6 +156,7 @@ int be_set_vring_call(struct be_dev *d, struct be_msg *m, struct be_reply *r, ch
         return -EINVAL;
     /* No fd: the front-end polls the used ring, so there is nobody to signal. */
     be_replace_fd(&ring->call_fd, m->payload.u64 & VU_VRING_NOFD_MASK ? -1 : be_take_fd(m, 0));
+    ring->call_set = true;
     return 0;
 }
 

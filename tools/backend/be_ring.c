@@ -29,7 +29,8 @@ void be_ring_reset(struct be_ring *r)
 
 bool be_ring_ready(const struct be_ring *r)
 {
-    return r->started && r->enabled && r->desc && !r->broken;
+    /* Until SET_VRING_CALL, a completion could not be signalled: it would be lost. */
+    return r->started && r->enabled && r->call_set && r->desc && !r->broken;
 }
 
 void be_ring_unmap(struct be_ring *r)

@@ -55,6 +55,7 @@ struct be_ring {
     bool has_addr;
     struct vu_wire_vring_addr addr; /* SET_VRING_ADDR: user addresses, used ring's gpa */
     int kick_fd, call_fd, err_fd;   /* -1: none */
+    bool call_set;                  /* SET_VRING_CALL seen (fd or none): whom to signal is known */
     bool started;                   /* from SET_VRING_KICK until GET_VRING_BASE */
     bool enabled;                   /* SET_VRING_ENABLE, or SET_FEATURES without bit 30 */
     /* Ours, once mapped. */
@@ -84,7 +85,7 @@ struct be_chain {
 void be_ring_init(struct be_ring *r);
 /* Closes the ring's fds and forgets everything (session end, RESET_DEVICE). */
 void be_ring_reset(struct be_ring *r);
-/* Started, enabled, mapped and not broken: worth looking at. */
+/* Started, enabled, its call known, mapped and not broken: worth looking at. */
 bool be_ring_ready(const struct be_ring *r);
 /*
  * Translates the ring addresses (front-end user addresses) through mem; on failure the ring

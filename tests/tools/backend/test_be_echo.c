@@ -60,7 +60,7 @@ static void setup(void)
                                             .log = USED_GPA};
     cr_assert_eq(be_ring_map(&ring, &mem, &map_why), 0, "%s", map_why);
     ring.call_fd = dup(call_fd);
-    ring.started = ring.enabled = true;
+    ring.started = ring.enabled = ring.call_set = true;
     memset(&st, 0, sizeof(st));
 }
 
@@ -281,4 +281,17 @@ Test(be_echo, rings_outside_memory_do_not_map)
     ring.addr.desc = DESC_GPA; /* a gpa, not a user address */
     cr_assert_eq(be_ring_map(&ring, &mem, &why), -EINVAL);
     cr_assert_str_eq(why, "descriptor table outside guest memory");
+}
+
+Test(be_echo, ready_only_when_started_enabled_and_its_call_known)
+{
+    cr_assert(be_ring_ready(&ring));
+    ring.call_set = false; /* SET_VRING_KICK came, SET_VRING_CALL not yet */
+    cr_assert_not(be_ring_ready(&ring));
+    ring.call_set = true;
+    ring.enabled = false;
+    cr_assert_not(be_ring_ready(&ring));
+    ring.enabled = true;
+    ring.started = false;
+    cr_assert_not(be_ring_ready(&ring));
 }
