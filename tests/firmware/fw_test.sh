@@ -89,6 +89,8 @@ run_guest() {
         vhost-user-blk) args+=(--device "vhost-user-blk,socket=$sock") ;;
         vhost-user-net) args+=(--device "vhost-user,socket=$sock,virtio-id=1,queues=2") ;;
         vhost-user-echo) args+=(--device "vhost-user,socket=$sock,virtio-id=63,config-size=8") ;;
+        vhost-user-echo-server) # minivmm listens, the back-end connects
+            args+=(--device "vhost-user,socket=$sock,server=on,virtio-id=63,config-size=8") ;;
         esac
         timeout "$((timeout_s + 5))" "$MINIVMM" "${args[@]}" >"$work/out" 2>&1 </dev/null
         status=$?
@@ -178,6 +180,16 @@ pingpong-backend)
     ! grep -q "error" "$work/backend.log" || fail "the back-end logged errors: $(cat "$work/backend.log")"
     [ "$(grep -c "2050 echo requests (16400 bytes, 0 bad)" "$work/backend.log")" = 2 ] ||
         fail "the back-end did not serve 2 sessions of 2050 requests: $(cat "$work/backend.log")"
+    # The other way round: minivmm listens, a busy-polling back-end connects (--once: its
+    # exit status says whether the session was clean). The guest polls too: no kick, no call.
+    "$MINIVMM_BACKEND" --socket "$work/echo-client.sock" --client --busy-poll --once \
+        >"$work/backend-client.log" 2>&1 &
+    client=$!
+    pids+=("$client")
+    run_guest "test=pingpong iters=2000 mode=poll" vhost-user-echo-server "$work/echo-client.sock"
+    expect_pass pingpong
+    grep "FIGURE rtt_" "$work/out" | sed "s/^MINIVMM-TEST pingpong FIGURE /# busy-poll: /"
+    wait "$client" || fail "the connecting back-end failed: $(cat "$work/backend-client.log")"
     ;;
 net)
     # testpmd answers ICMP echo on its one port; --stats-period keeps it running
