@@ -70,10 +70,10 @@ Test(options, every_option_separate_form)
 {
     cr_assert_eq(PARSE("--kernel", "k", "--initrd", "i", "--cmdline", "quiet lpj=1", "--memory",
                        "1G,hugepages=on", "--cpus", "2", "--cpu-model", "baseline", "--boot-entry",
-                       "pvh64", "--serial", "file:/tmp/out", "--device", "vhost-user-blk,socket=/s", "--device",
-                       "vhost-user-net,socket=/n", "--trace", "vhost-user", "--api-socket",
-                       "/tmp/api", "--incoming", "unix:/tmp/m", "--dump-dtb", "/tmp/dtb",
-                       "--log-level", "debug", "--timeout", "600"),
+                       "pvh64", "--serial", "file:/tmp/out", "--device", "vhost-user-blk,socket=/s",
+                       "--device", "vhost-user-net,socket=/n", "--trace", "vhost-user",
+                       "--api-socket", "/tmp/api", "--incoming", "unix:/tmp/m", "--dump-dtb",
+                       "/tmp/dtb", "--log-level", "debug", "--timeout", "600"),
                  0, "%s", err);
     cr_assert_str_eq(opts.kernel, "k");
     cr_assert_str_eq(opts.initrd, "i");
