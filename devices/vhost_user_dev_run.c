@@ -287,11 +287,26 @@ static bool vud_stop_rings(struct vhost_user_dev *d)
     return vu_frontend_connected(d->fe);
 }
 
+/*
+ * STATUS protocol feature: the device status byte as QEMU sends it (FEATURES_OK after
+ * SET_FEATURES, DRIVER_OK once the rings run, 0 after they stop). DPDK only starts a device
+ * ("virtio is now ready") once it has seen DRIVER_OK this way.
+ */
+static int vud_set_status(struct vhost_user_dev *d, uint8_t status)
+{
+    if (!vu_frontend_has_protocol_feature(d->fe, VU_PF_STATUS))
+        return 0;
+    return vu_frontend_set_status(d->fe, status);
+}
+
 static int vud_start(struct vhost_user_dev *d, const struct virtio_activation *act)
 {
     uint64_t vmmq = vudq_mask(d, act);
+    const uint8_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
     int ret = vu_frontend_set_features(d->fe, vudq_backend_features(d, act->features));
 
+    if (ret == 0)
+        ret = vud_set_status(d, st);
     if (ret == 0)
         ret = vud_set_mem_table(d, act->gmem);
     for (unsigned int q = 0; q < act->nqueues && ret == 0; q++) {
@@ -305,7 +320,7 @@ static int vud_start(struct vhost_user_dev *d, const struct virtio_activation *a
         else
             ret = vu_frontend_start_ring(d->fe, &cfg);
     }
-    return ret;
+    return ret == 0 ? vud_set_status(d, st | VIRTIO_STATUS_DRIVER_OK) : ret;
 }
 
 /*
@@ -337,10 +352,15 @@ int vud_activate(void *opaque, const struct virtio_activation *act)
 void vud_reset(void *opaque)
 {
     struct vhost_user_dev *d = opaque;
+    bool ran = false;
 
     vud_lock(d);
+    for (unsigned int q = 0; q < d->num_queues; q++)
+        ran = ran || vu_frontend_ring_started(d->fe, q);
     vudq_reset(d);
     if (vu_frontend_connected(d->fe) && !vud_stop_rings(d))
         vud_broken(d); /* the transport clears NEEDS_RESET next: the next DRIVER_OK retries */
+    else if (ran && vud_set_status(d, 0) < 0 && !vu_frontend_connected(d->fe))
+        vud_broken(d);
     vud_unlock(d);
 }

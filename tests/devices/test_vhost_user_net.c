@@ -476,3 +476,18 @@ Test(vhost_user_net, spec_keys)
     cr_expect_neq(vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,tag=x", &s, err, 256), 0);
     cr_expect(strstr(err, "unknown key 'tag'"), "%s", err);
 }
+
+/* DPDK starts a device only after SET_STATUS with DRIVER_OK when STATUS is negotiated. */
+Test(vhost_user_net, the_backend_sees_driver_ok_and_reset_through_set_status)
+{
+    struct fb_config cfg = net_cfg();
+    struct vuh h;
+
+    vuh_start(&h, &cfg, &vhost_user_net_type, NULL);
+    vuh_init_driver(&h, BIT(VIRTIO_F_VERSION_1), 2, 64);
+    cr_expect_eq(h.fb.status, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                  VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+    vuh_wr(&h, VIRTIO_MMIO_STATUS, 0);
+    cr_expect_eq(h.fb.status, 0);
+    vuh_fini(&h, true);
+}
