@@ -5,7 +5,7 @@
 # exists) except the last case, which also proves nothing leaks on that path.
 . "$(dirname "$0")/lib.sh"
 
-kernel=$(guest_kernel)
+kernel=$(guest_bzimage)
 initrd=$(guest_initrd)
 
 # expect_error NAME PATTERN args... : non-zero exit (not a signal), message matches.

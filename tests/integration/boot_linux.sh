@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The foundation, end to end: the minimal Linux guest boots under minivmm with
+# The foundation, end to end: the minimal Linux guest (its bzImage: this test
+# covers the Linux boot protocol path; the others boot vmlinux via PVH) boots under minivmm with
 # stdin closed, its init runs the smoke test script and reports PASS, the guest
 # reboots (i8042 reset) and minivmm exits 0 with all threads joined and no fd
 # left open (MINIVMM_CHECK_FDS=1 makes minivmm verify that after teardown).
 . "$(dirname "$0")/lib.sh"
 need_kvm
 
-kernel=$(guest_kernel)
+kernel=$(guest_bzimage)
 initrd=$(guest_initrd)
 log="$WORK/serial.log"
 
