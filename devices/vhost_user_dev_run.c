@@ -167,6 +167,10 @@ static void vud_service_chan(struct vhost_user_dev *d)
         if (!vud_readable(d->chan_h.fd))
             return;
         int ret = vu_frontend_handle_backend_msg(d->fe);
+        if (ret == -ECONNRESET) {
+            vud_fail(d, "closed the back-end channel");
+            return;
+        }
         if (ret < 0) {
             vud_fail(d, "back-end channel: %s", strerror(-ret));
             return;
@@ -182,7 +186,7 @@ static void vud_service_sock(struct vhost_user_dev *d)
     char c;
     ssize_t n;
 
-    if (!d->sock_watched)
+    if (!d->sock_watched || d->broken)
         return;
     n = recv(d->sock_h.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0)
@@ -201,8 +205,9 @@ static void vud_service(struct vhost_user_dev *d)
     vudq_service(d);
     if (d->broken)
         return;
-    vud_service_chan(d);
+    /* The main socket first: when the back-end dies, its EOF says so most plainly. */
     vud_service_sock(d);
+    vud_service_chan(d);
 }
 
 /* After a failure, the next DRIVER_OK tries the back-end once more (it may have restarted). */
@@ -259,11 +264,12 @@ static int vud_ring_cfg(const struct gmem *gm, unsigned int q, const struct virt
 
     if (!desc || !avail || !used || c->kick_fd < 0 || c->call_fd < 0)
         return -EINVAL;
-    /* Base 0: DRIVER_OK always follows a reset, so the driver starts its rings afresh. */
+    /* Base 0 after a reset (the driver starts its rings afresh); a migrated VM's rings go on
+     * from the source's GET_VRING_BASE. */
     *out = (struct vu_ring_cfg){
         .index = q,
         .num = c->size,
-        .base = 0,
+        .base = c->base,
         .desc_uaddr = (uintptr_t)desc,
         .avail_uaddr = (uintptr_t)avail,
         .used_uaddr = (uintptr_t)used,

@@ -67,7 +67,7 @@ echo "minivmm vhost-user-blk file" >/mnt/blk/minivmm.txt
 cp /tmp/pattern /mnt/blk/pattern.bin || fail "cannot write a $mib MiB file"
 sync
 umount /mnt/blk || fail "umount failed"
-echo 3 >/proc/sys/vm/drop_caches
+blockdev --flushbufs $dev # drop the disk's page cache: the remount reads the device
 mount -t ext4 -o ro $dev /mnt/blk || fail "remount failed"
 cmp /tmp/pattern /mnt/blk/pattern.bin || fail "file read back differs after remount"
 grep -q 'minivmm vhost-user-blk file' /mnt/blk/minivmm.txt || fail "text file lost"
