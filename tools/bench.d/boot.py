@@ -12,7 +12,7 @@ NAME = "boot"
 HELP = "Linux boot to the init marker (minutes per boot on PVM hosts)"
 DEFAULT_RUNS = 1
 DEFAULT_MEMORY = "128M"
-DEFAULT_TIMEOUT = 1800  # seconds per boot
+DEFAULT_TIMEOUT = 3600  # seconds per boot (a loaded PVM host needs 20+ minutes)
 
 READY = "MINIVMM-INIT-READY"
 DONE = "MINIVMM-DONE"
@@ -23,7 +23,7 @@ def guest_file(ctx, env, script):
     """MINIVMM_KERNEL / MINIVMM_INITRD, or the last line the build script prints."""
     if os.environ.get(env):
         return os.environ[env]
-    ctx.log(f"boot: {script} (the first kernel build takes ~10 minutes)")
+    ctx.log(f"boot: guest/{script}" + (" (a first build takes ~10 minutes)" if "kernel" in script else ""))
     out = subprocess.run([os.path.join(ctx.src, "guest", script)], stdout=subprocess.PIPE,
                          text=True, check=True).stdout
     return out.strip().splitlines()[-1]

@@ -58,6 +58,9 @@ def qemu(kernel, cmdline, memory, initrd=None, debug_exit=False, binary=QEMU):
             "-kernel", kernel, "-append", f"console=ttyS0 {cmdline}"]
     if initrd:
         argv += ["-initrd", initrd]
+        # microvm has no keyboard controller; minivmm's i8042 is what ends the VM when
+        # the guest reboots (reboot=k), so QEMU gets the same (-no-reboot then exits).
+        argv += ["-device", "i8042"]
     if debug_exit:
         argv += ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
     return Machine("qemu", argv, QEMU_RAM)
