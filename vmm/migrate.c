@@ -41,6 +41,7 @@ void migrate_update(struct migrate *m)
     pthread_mutex_lock(&m->lock);
     m->st.pages_sent = m->ram.pages_sent;
     m->st.zero_pages = m->ram.zero_pages;
+    m->st.device_dirty = m->ram.device_dirty;
     m->st.bytes_sent = m->s.bytes;
     m->st.total_ms = (vmstate_now_ns() - m->start_ns) / 1000000;
     pthread_mutex_unlock(&m->lock);
@@ -52,9 +53,10 @@ static void migrate_finish(struct migrate *m, int ret)
     const char *kind = m->p.snapshot ? "snapshot" : "migration";
     struct migrate_stats *st = &m->st;
 
+    /* Logging off first: restarting a ring sends its address again, without the log flag. */
+    mdev_log_stop(vm);
     if (m->devices_stopped)
         mdev_restart(vm);
-    mdev_log_stop(vm);
     mram_fini(&m->ram);
     if (m->paused)
         vmstate_resume(vm);
@@ -76,11 +78,11 @@ static void migrate_finish(struct migrate *m, int ret)
     pthread_mutex_unlock(&m->lock);
     if (ret == 0)
         log_info("%s to %s completed: %llu ms total, %llu ms downtime, %u rounds, %llu pages "
-                 "(%llu zero), %llu bytes, %llu MB/s",
+                 "(%llu zero, %llu logged by back-ends), %llu bytes, %llu MB/s",
                  kind, m->p.uri, (unsigned long long)st->total_ms,
                  (unsigned long long)st->downtime_ms, st->rounds,
                  (unsigned long long)st->pages_sent, (unsigned long long)st->zero_pages,
-                 (unsigned long long)st->bytes_sent,
+                 (unsigned long long)st->device_dirty, (unsigned long long)st->bytes_sent,
                  (unsigned long long)(st->total_ms ? st->bytes_sent / 1000 / st->total_ms : 0));
     else
         log_warn("%s to %s failed: %s; the VM runs on here", kind, m->p.uri, st->error);

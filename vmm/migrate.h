@@ -30,7 +30,7 @@ struct migrate;
 
 struct migrate_params {
     char uri[MIGRATE_URI_MAX]; /* unix:PATH, tcp:HOST:PORT, fd:N; file:PATH for snapshots */
-    uint64_t downtime_ms;      /* pre-copy stops once the rest fits in this */
+    uint64_t downtime_ms;      /* pre-copy stops once the rest fits in this (0: never) */
     unsigned int max_rounds;   /* ... or after this many rounds (then stop-and-copy) */
     bool snapshot;             /* write the paused VM to uri (file:) and run on */
 };
@@ -56,6 +56,7 @@ struct migrate_stats {
     uint64_t zero_pages;      /* sent as a marker only */
     uint64_t bytes_sent;      /* on the wire */
     uint64_t dirty_pages;     /* left to send after the last sync */
+    uint64_t device_dirty;    /* pages the vhost-user back-ends logged as written */
     uint64_t rate_bps;        /* bytes per second, measured */
     uint64_t expected_downtime_ms;
     uint64_t total_ms;        /* start to completion (or so far) */

@@ -17,6 +17,7 @@
 #include "migrate_ram.h"
 #include "migrate_state.h"
 #include "vm.h"
+#include "vm_devices.h"
 #include "vmstate.h"
 
 /* Between two sections of a live migration the source may think for a while (a sync). */
@@ -140,6 +141,9 @@ int migrate_incoming(struct vm *vm)
         if (ret < 0)
             mstream_fail(&in.s, ret, "cannot restart the devices");
     }
+    /* Net devices announce the guest's new home (RARP / GUEST_ANNOUNCE). */
+    if (ret == 0 && u.kind != MCONN_FILE && vm_devices_migration_done(vm) < 0)
+        log_warn("--incoming: a device could not announce the migration");
     if (ret < 0)
         log_err("--incoming %s: %s", vm->opts->incoming, mstream_error(&in.s));
     else

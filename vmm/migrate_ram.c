@@ -28,11 +28,18 @@ void mram_bitmap_or(uint64_t *dst, uint64_t at, const uint64_t *src, uint64_t nb
             dst[(at + b) / 64] |= 1ULL << ((at + b) % 64);
 }
 
-void mram_bitmap_take(uint64_t *dst, uint64_t *src, uint64_t nwords)
+uint64_t mram_bitmap_take(uint64_t *dst, uint64_t *src, uint64_t nwords)
 {
-    for (uint64_t i = 0; i < nwords; i++)
-        if (__atomic_load_n(&src[i], __ATOMIC_RELAXED))
-            dst[i] |= __atomic_exchange_n(&src[i], 0, __ATOMIC_ACQ_REL);
+    uint64_t taken = 0;
+
+    for (uint64_t i = 0; i < nwords; i++) {
+        if (!__atomic_load_n(&src[i], __ATOMIC_RELAXED))
+            continue;
+        uint64_t w = __atomic_exchange_n(&src[i], 0, __ATOMIC_ACQ_REL);
+        dst[i] |= w;
+        taken += (uint64_t)__builtin_popcountll(w);
+    }
+    return taken;
 }
 
 uint64_t mram_bitmap_count(const uint64_t *map, uint64_t nbits)

@@ -32,14 +32,16 @@ struct mram {
     /* Figures for the job's stats. */
     uint64_t pages_sent;
     uint64_t zero_pages;
+    uint64_t device_dirty; /* bits the back-ends' logs contributed */
 };
 
 /* Bitmap helpers (words are little-endian bit order, as KVM and vhost-user write them). */
 /* dst |= src over nbits, src starting at bit offset `at` of dst. */
 void mram_bitmap_or(uint64_t *dst, uint64_t at, const uint64_t *src, uint64_t nbits);
 /* dst |= src and src = 0, word by word with atomic exchanges (src is shared with a
- * back-end that sets bits concurrently: a bit set after its word was taken survives). */
-void mram_bitmap_take(uint64_t *dst, uint64_t *src, uint64_t nwords);
+ * back-end that sets bits concurrently: a bit set after its word was taken survives).
+ * Returns how many bits were taken. */
+uint64_t mram_bitmap_take(uint64_t *dst, uint64_t *src, uint64_t nwords);
 uint64_t mram_bitmap_count(const uint64_t *map, uint64_t nbits);
 bool mram_page_is_zero(const void *page);
 

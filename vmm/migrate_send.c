@@ -8,7 +8,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define MIGRATE_ROUND_MIN_NS 10000000ULL /* 10 ms */
+/* Below this many dirty pages no estimate is needed (and tiny rounds give no rate). */
+#define MIGRATE_TINY_PAGES 64
 
 #include "migrate_dev.h"
 #include "migrate_state.h"
@@ -96,7 +101,12 @@ static int migrate_precopy(struct migrate *m)
             return ret;
         round_bytes = m->s.bytes - b0;
         round_ns = vmstate_now_ns() - t0;
-        if (round_bytes > (1u << 20) && round_ns)
+        /* Tiny rounds back to back would only spin: let the next one gather some pages. */
+        if (round_ns < MIGRATE_ROUND_MIN_NS) {
+            struct timespec ts = {.tv_nsec = (long)(MIGRATE_ROUND_MIN_NS - round_ns)};
+            nanosleep(&ts, NULL);
+        }
+        if (round_bytes > (64u << 10) && round_ns)
             rate = round_bytes * 1000000000ULL / round_ns;
         left = mram_dirty_count(&m->ram);
         pthread_mutex_lock(&m->lock);
@@ -108,7 +118,10 @@ static int migrate_precopy(struct migrate *m)
         log_debug("migration round %u: %llu bytes in %llu ms, %llu pages dirty", round,
                   (unsigned long long)round_bytes, (unsigned long long)(round_ns / 1000000),
                   (unsigned long long)left);
-        if (rate && left * 4096 * 1000 / rate <= m->p.downtime_ms)
+        /* Converged: the rest goes out within the target. A target of 0 turns the check
+         * off: pre-copy runs exactly max_rounds rounds (tests, benchmarks). */
+        if (m->p.downtime_ms && (left <= MIGRATE_TINY_PAGES ||
+                                 (rate && left * 4096 * 1000 <= m->p.downtime_ms * rate)))
             return 0;
         if (round >= m->p.max_rounds) {
             log_info("migration: %u rounds and %llu pages still dirty: stopping to copy the rest",
@@ -183,7 +196,34 @@ static int migrate_handover(struct migrate *m)
     return 0;
 }
 
+/*
+ * A destination that refuses says why and closes: our next write fails first (EPIPE), but
+ * its message is still waiting on the socket. Prefer it to the write error.
+ */
+static void migrate_peer_reason(struct migrate *m)
+{
+    enum mconn_msg kind;
+    char text[MCONN_MSG_TEXT_MAX + 1] = "";
+
+    if (m->uri.kind == MCONN_FILE || m->s.fd < 0 || m->s.err == -ECANCELED ||
+        strstr(m->s.why, "destination refused"))
+        return;
+    if (mconn_recv_msg(m->s.fd, 200, &kind, text, sizeof(text)) == 0 && kind == MCONN_ERROR)
+        snprintf(m->s.why, sizeof(m->s.why), "the destination refused: %s", text);
+}
+
+static int migrate_send_all(struct migrate *m);
+
 int migrate_send(struct migrate *m)
+{
+    int ret = migrate_send_all(m);
+
+    if (ret < 0)
+        migrate_peer_reason(m);
+    return ret;
+}
+
+static int migrate_send_all(struct migrate *m)
 {
     struct vm *vm = m->vm;
     int ret;

@@ -147,6 +147,18 @@ unsigned int vm_devices_windows(const struct vm *vm, struct cmdline_dev *out, un
     return n < max ? n : max;
 }
 
+unsigned int vm_devices_count(const struct vm *vm)
+{
+    return vm->devices ? vm->devices->n : 0;
+}
+
+struct vhost_user_dev *vm_devices_get(struct vm *vm, unsigned int i)
+{
+    if (!vm->devices || i >= vm->devices->n)
+        return NULL;
+    return vm->devices->devs[i].dev;
+}
+
 /* The vhost library logs through minivmm's log (same prefix, same --log-level). */
 static void vm_devices_vu_log(enum vu_log_level level, const char *line, void *opaque)
 {

@@ -8,6 +8,8 @@
 #include "cmdline.h"
 #include "vm.h"
 
+struct vhost_user_dev;
+
 /* Parses every --device SPEC (before memory exists): clear errors for bad specs. */
 MUST_CHECK int vm_devices_parse(struct vm *vm);
 /* The windows the guest will see, in order: for the command line and the device tree. */
@@ -23,5 +25,8 @@ void vm_devices_report(struct vm *vm);
  */
 MUST_CHECK int vm_devices_migration_done(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
+/* For migration and snapshots: the devices in window order (NULL past the end or not built). */
+unsigned int vm_devices_count(const struct vm *vm);
+struct vhost_user_dev *vm_devices_get(struct vm *vm, unsigned int i);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "migrate.h"
+#include "migrate_dev.h"
 #include "vm.h"
 
 uint64_t vmstate_now_ns(void)
@@ -39,6 +40,7 @@ void vmstate_destroy(struct vm *vm)
     if (!s)
         return;
     migrate_destroy(s->migrate);
+    mdev_destroy(vm);
     pthread_mutex_destroy(&s->lock);
     free(s);
     vm->state = NULL;

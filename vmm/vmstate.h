@@ -14,6 +14,7 @@
 
 struct vm;
 struct migrate;
+struct vumig;
 
 struct vmstate {
     pthread_mutex_t lock; /* pause_depth, user_paused */
@@ -21,6 +22,9 @@ struct vmstate {
     bool user_paused;     /* the control socket's pause holds one level */
     uint64_t created_ns;  /* CLOCK_MONOTONIC when the VM was built */
     struct migrate *migrate; /* the running or last migration/snapshot job (migrate.c) */
+    struct vumig **vumig;    /* per virtio device, built on first use (migrate_dev.c) */
+    unsigned int nvumig;
+    unsigned int devices_loaded; /* --incoming: DEVICE sections applied */
 };
 
 MUST_CHECK int vmstate_create(struct vm *vm);

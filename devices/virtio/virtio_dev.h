@@ -30,6 +30,12 @@ struct virtio_queue_config {
      */
     int kick_fd;
     int call_fd;
+    /*
+     * The avail index the device starts from: 0 after a reset; for a VM that migrated or
+     * was restored mid-run, where the source's device stopped (vhost-user: its
+     * GET_VRING_BASE), so that SET_VRING_BASE carries on rather than restarting the ring.
+     */
+    uint32_t base;
 };
 
 struct virtio_transport;

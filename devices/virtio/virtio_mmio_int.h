@@ -89,5 +89,7 @@ MUST_CHECK int vmmio_queue_wire(struct virtio_mmio *t);
 void vmmio_queue_unwire(struct virtio_mmio *t);
 void vmmio_queue_reset(struct virtio_mmio *t);
 const struct virtio_queue_config *vmmio_queue_configs(struct virtio_mmio *t);
+/* Why a queue's rings cannot be used (QueueReady and migration check the same), or NULL. */
+const char *vmmio_queue_invalid(struct virtio_mmio *t, const struct vmmio_queue *q);
 
 #endif

@@ -88,7 +88,7 @@ static void vmmio_queue_set_half(uint64_t *addr, bool high, uint32_t val)
 }
 
 /* Why the rings cannot be used, or NULL. 2.7: split rings; 2.8: packed rings. */
-static const char *vmmio_queue_invalid(struct virtio_mmio *t, const struct vmmio_queue *q)
+const char *vmmio_queue_invalid(struct virtio_mmio *t, const struct vmmio_queue *q)
 {
     bool packed = virtio_has_feature(t->acked, VIRTIO_F_RING_PACKED);
     uint64_t event = virtio_has_feature(t->acked, VIRTIO_F_EVENT_IDX) ? 2 : 0;

@@ -1,0 +1,204 @@
+/*
+ * vhost-user devices in migrations and snapshots (vhost_user_migrate.h): the back-end's
+ * shared dirty log (vhost-user.md §10.1), ring stop/restart around the final copy, and the
+ * transport's register file plus ring bases for the destination (§10.3: "vring bases equal
+ * to the source's GET_VRING_BASE values").
+ */
+#include "vhost_user_migrate.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhost_user_dev_int.h"
+
+struct vumig {
+    struct vhost_user_dev *d;
+    struct vu_dirty_log log;
+    bool logging;
+    struct vumig_state st; /* source: what stop found; destination: what load installed */
+    bool loaded;
+};
+
+struct vumig *vumig_create(struct vhost_user_dev *d)
+{
+    struct vumig *m = calloc(1, sizeof(*m));
+
+    if (!m)
+        return NULL;
+    m->d = d;
+    m->log.fd = -1;
+    return m;
+}
+
+void vumig_destroy(struct vumig *m)
+{
+    if (!m)
+        return;
+    vumig_log_stop(m);
+    free(m);
+}
+
+const char *vumig_blocker(struct vumig *m)
+{
+    const char *why;
+
+    vud_lock(m->d);
+    why = m->d->broken ? "its vhost-user back-end failed" : vu_frontend_migration_blocker(m->d->fe);
+    vud_unlock(m->d);
+    return why;
+}
+
+static bool vumig_any_started(struct vhost_user_dev *d)
+{
+    for (unsigned int q = 0; q < d->num_queues; q++)
+        if (vu_frontend_ring_started(d->fe, q))
+            return true;
+    return false;
+}
+
+int vumig_log_start(struct vumig *m, uint64_t mem_end)
+{
+    struct vhost_user_dev *d = m->d;
+    int ret = vu_dirty_log_create(&m->log, mem_end);
+
+    if (ret < 0)
+        return ret;
+    vud_lock(d);
+    ret = vu_frontend_set_log_base(d->fe, &m->log);
+    /* Before the driver's DRIVER_OK nothing was negotiated and no ring runs: the back-end
+     * writes no guest memory, and logging starts with the features at activation. */
+    if (ret == 0 && vumig_any_started(d))
+        ret = vu_frontend_set_logging(d->fe, true);
+    vud_unlock(d);
+    if (ret < 0) {
+        log_err("%s: cannot turn the back-end's dirty log on: %s", d->name,
+                vu_frontend_last_error(d->fe));
+        vu_dirty_log_destroy(&m->log);
+        return ret;
+    }
+    m->logging = true;
+    return 0;
+}
+
+void vumig_log_stop(struct vumig *m)
+{
+    struct vhost_user_dev *d = m->d;
+
+    if (!m->logging)
+        return;
+    vud_lock(d);
+    if (vu_frontend_connected(d->fe) && vu_frontend_set_logging(d->fe, false) < 0)
+        log_warn("%s: turning the back-end's dirty log off failed", d->name);
+    vud_unlock(d);
+    /* The back-end keeps its mapping until the next SET_LOG_BASE; our copy can go. */
+    vu_dirty_log_destroy(&m->log);
+    m->logging = false;
+}
+
+uint64_t *vumig_log_words(struct vumig *m, uint64_t *nwords)
+{
+    if (!m->logging)
+        return NULL;
+    *nwords = m->log.size / 8;
+    return (uint64_t *)(void *)m->log.bitmap;
+}
+
+int vumig_stop(struct vumig *m)
+{
+    struct vhost_user_dev *d = m->d;
+    int ret = 0;
+
+    memset(&m->st, 0, sizeof(m->st));
+    vud_lock(d);
+    for (unsigned int q = 0; q < d->num_queues && q < VIRTIO_MMIO_MAX_QUEUES; q++) {
+        if (!vu_frontend_ring_started(d->fe, q))
+            continue;
+        ret = vu_frontend_stop_ring(d->fe, q, &m->st.bases[q]);
+        if (ret < 0) {
+            log_err("%s: stopping ring %u: %s", d->name, q, vu_frontend_last_error(d->fe));
+            break;
+        }
+        m->st.stopped |= 1ULL << q;
+    }
+    vud_unlock(d);
+    return ret;
+}
+
+/* The ring's VMM addresses (the transport checked them at QueueReady or load). */
+static int vumig_ring_cfg(struct vhost_user_dev *d, unsigned int q,
+                          const struct virtio_queue_config *c, uint32_t base,
+                          struct vu_ring_cfg *out)
+{
+    const struct gmem *gm = d->m.gmem;
+    void *desc = gmem_ptr(gm, c->desc, 16ULL * c->size);
+    void *avail = gmem_ptr(gm, c->driver, 6 + 2ULL * c->size);
+    void *used = gmem_ptr(gm, c->device, 6 + 8ULL * c->size);
+
+    if (!c->ready || !desc || !avail || !used || c->kick_fd < 0 || c->call_fd < 0)
+        return -EINVAL;
+    *out = (struct vu_ring_cfg){
+        .index = q,
+        .num = c->size,
+        .base = base,
+        .desc_uaddr = (uintptr_t)desc,
+        .avail_uaddr = (uintptr_t)avail,
+        .used_uaddr = (uintptr_t)used,
+        .used_gpa = c->device,
+        .kick_fd = c->kick_fd,
+        .call_fd = c->call_fd,
+        .err_fd = -1,
+    };
+    return 0;
+}
+
+int vumig_restart(struct vumig *m)
+{
+    struct vhost_user_dev *d = m->d;
+    unsigned int n;
+    const struct virtio_queue_config *qc = virtio_mmio_queues(d->mmio, &n);
+    int ret = 0;
+
+    vud_lock(d);
+    for (unsigned int q = 0; q < n && q < 64 && ret == 0; q++) {
+        struct vu_ring_cfg cfg;
+
+        if (!(m->st.stopped >> q & 1))
+            continue;
+        ret = vumig_ring_cfg(d, q, &qc[q], m->st.bases[q], &cfg);
+        if (ret == 0)
+            ret = vu_frontend_start_ring(d->fe, &cfg);
+        if (ret < 0)
+            log_err("%s: restarting ring %u: %s", d->name, q, vu_frontend_last_error(d->fe));
+    }
+    if (ret < 0)
+        vud_fail(d, "cannot restart the rings after a failed migration");
+    else
+        m->st.stopped = 0;
+    vud_unlock(d);
+    return ret;
+}
+
+void vumig_save(struct vumig *m, struct vumig_state *out)
+{
+    *out = m->st;
+    virtio_mmio_save(m->d->mmio, &out->mmio);
+}
+
+int vumig_load(struct vumig *m, const struct vumig_state *in, char *why, size_t whylen)
+{
+    int ret = virtio_mmio_load(m->d->mmio, &in->mmio, why, whylen);
+
+    if (ret == 0) {
+        m->st = *in;
+        m->loaded = true;
+    }
+    return ret;
+}
+
+int vumig_go(struct vumig *m)
+{
+    if (!m->loaded)
+        return 0;
+    return virtio_mmio_resume(m->d->mmio, m->st.bases);
+}
