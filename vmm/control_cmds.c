@@ -121,6 +121,7 @@ static json_object *control_migrate_reply(struct vm *vm)
     add_u64(r, "bytes_sent", s.bytes_sent);
     add_u64(r, "dirty_pages", s.dirty_pages);
     add_u64(r, "device_dirty_pages", s.device_dirty);
+    add_u64(r, "last_sync_us", s.sync_us);
     add_u64(r, "rate_bps", s.rate_bps);
     add_u64(r, "expected_downtime_ms", s.expected_downtime_ms);
     add_u64(r, "total_ms", s.total_ms);

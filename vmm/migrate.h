@@ -57,6 +57,7 @@ struct migrate_stats {
     uint64_t bytes_sent;      /* on the wire */
     uint64_t dirty_pages;     /* left to send after the last sync */
     uint64_t device_dirty;    /* pages the vhost-user back-ends logged as written */
+    uint64_t sync_us;         /* the last dirty-log sync (KVM + back-ends) took this long */
     uint64_t rate_bps;        /* bytes per second, measured */
     uint64_t expected_downtime_ms;
     uint64_t total_ms;        /* start to completion (or so far) */

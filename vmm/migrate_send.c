@@ -59,13 +59,18 @@ static int migrate_check_peer(struct migrate *m)
                         ret < 0 ? "closed the connection" : "sent an unexpected message");
 }
 
+/* KVM's bits and the back-ends' logs into the one bitmap; timed for the stats. */
 static int migrate_sync(struct migrate *m)
 {
+    uint64_t t0 = vmstate_now_ns();
     int ret = mram_sync(&m->ram);
 
     if (ret < 0)
         return mstream_fail(&m->s, ret, "KVM_GET_DIRTY_LOG: %s", strerror(-ret));
     mdev_sync(m->vm, &m->ram);
+    pthread_mutex_lock(&m->lock);
+    m->st.sync_us = (vmstate_now_ns() - t0) / 1000;
+    pthread_mutex_unlock(&m->lock);
     return 0;
 }
 
@@ -89,6 +94,9 @@ static int migrate_precopy(struct migrate *m)
 
     migrate_set_phase(m, MIGRATE_PRECOPY);
     mram_mark_all(&m->ram);
+    pthread_mutex_lock(&m->lock);
+    m->st.dirty_pages = mram_dirty_count(&m->ram); /* all of it, for the first progress line */
+    pthread_mutex_unlock(&m->lock);
     for (unsigned int round = 1;; round++) {
         uint64_t t0 = vmstate_now_ns(), b0 = m->s.bytes;
 
