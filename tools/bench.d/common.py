@@ -72,9 +72,18 @@ def startup_figures(results, prefix, ready, ready_what, ready_unit="ms", ready_t
     ]
 
 
-def exit_notes(results, ready):
-    """Where the exits came from (last good run of each VMM), and minivmm's own count."""
+def startup_notes(results, ready):
+    """Where the start-up time and the exits went (last good run of each VMM), and
+    minivmm's own exit count next to the trace's."""
     notes = []
+    for vmm in VMMS:
+        runs = good(results, vmm)
+        if not runs or runs[-1].facts.off_cpu is None:
+            continue
+        f = runs[-1].facts
+        slept = sorted(f.blocked_in(f.first_kvm_run).items(), key=lambda kv: -kv[1])
+        top = ", ".join(f"{name} {report.ms(sec):.1f}" for name, sec in slept[:5] if sec >= 0.0001)
+        notes.append(f"{vmm} main thread blocked before the first KVM_RUN in (ms): {top or 'nothing'}")
     for vmm in VMMS:
         runs = good(results, vmm)
         if not runs or runs[-1].facts.exits is None:

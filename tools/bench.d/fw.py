@@ -50,5 +50,5 @@ def run(ctx):
              "median [min..max]",
              "QEMU enters the firmware through its own boot ROM (qboot + PVH option ROM); "
              "minivmm enters the PVH entry directly"]
-    notes += common.exit_notes(results, READY)
+    notes += common.startup_notes(results, READY)
     return [("firmware start-up (tools/bench fw)", figures, notes)]

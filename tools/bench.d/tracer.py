@@ -9,6 +9,18 @@ import subprocess
 import time
 
 KVM_RUN = 0xAE80
+# Names for the blocked-in breakdown: the syscalls and KVM ioctls VMMs start up with.
+SYSCALLS = {0: "read", 1: "write", 3: "close", 7: "poll", 9: "mmap", 10: "mprotect", 11: "munmap",
+            16: "ioctl", 17: "pread64", 28: "madvise", 35: "nanosleep", 202: "futex",
+            232: "epoll_wait", 257: "openat", 262: "newfstatat", 271: "ppoll", 285: "fallocate",
+            319: "memfd_create", 435: "clone3", 441: "epoll_pwait2"}
+KVM_IOCTLS = {0xAE01: "KVM_CREATE_VM", 0xAE41: "KVM_CREATE_VCPU", 0x4020AE46: "KVM_SET_USER_MEMORY_REGION",
+              0x40A0AE49: "KVM_SET_USER_MEMORY_REGION2", 0xAE60: "KVM_CREATE_IRQCHIP",
+              0x4040AE77: "KVM_CREATE_PIT2", 0x4008AE6A: "KVM_SET_GSI_ROUTING", 0x4040AE79: "KVM_IOEVENTFD",
+              0x4020AE76: "KVM_IRQFD", 0x4008AE90: "KVM_SET_CPUID2", 0x4138AE84: "KVM_SET_SREGS",
+              0x4090AE82: "KVM_SET_REGS", 0x4008AE89: "KVM_SET_MSRS", 0x4008AE48: "KVM_SET_IDENTITY_MAP_ADDR",
+              0xAE47: "KVM_SET_TSS_ADDR", 0xC008AE05: "KVM_GET_SUPPORTED_CPUID", 0xAE04: "KVM_GET_VCPU_MMAP_SIZE",
+              0x4068AEA3: "KVM_ENABLE_CAP", 0xAE03: "KVM_CHECK_EXTENSION"}
 # kvm_userspace_exit reasons (include/uapi/linux/kvm.h) the tables name.
 EXIT_NAMES = {2: "io", 5: "hlt", 6: "mmio", 8: "shutdown", 17: "internal-error", 24: "system-event"}
 TRACEFS_DIRS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
@@ -23,7 +35,8 @@ class TraceFacts:
         self.exits = []  # (time, reason name): KVM_RUN returned with an exit reason
         self.restarts = 0  # KVM_RUN interrupted by a signal (-EINTR): a wake-up too
         # ftrace only, up to the first KVM_RUN: [(start, end, thread id)] the VMM's
-        # threads ran, [(start, end, thread id, "runnable" or "blocked")] they did not.
+        # threads ran, [(start, end, thread id, "runnable" or "blocked", system call)]
+        # they did not.
         self.on_cpu = None
         self.off_cpu = None
         self.main = None  # the thread that exec'd
@@ -44,8 +57,17 @@ class TraceFacts:
 
     def blocked_until(self, t):
         """Time the exec'd thread slept (I/O, locks, waiting for its threads)."""
-        return self._sum(self.off_cpu and [i for i in self.off_cpu
-                                           if i[3] == "blocked" and i[2] == self.main], t)
+        return self._sum(self._blocked(), t)
+
+    def blocked_in(self, t):
+        """blocked_until split by the system call the thread slept in: {name: seconds}."""
+        split = {}
+        for i in self._blocked() or []:
+            split[i[4]] = split.get(i[4], 0.0) + self._sum([i], t)
+        return split
+
+    def _blocked(self):
+        return self.off_cpu and [i for i in self.off_cpu if i[3] == "blocked" and i[2] == self.main]
 
     def exits_until(self, t):
         if t is None or self.exits is None:
@@ -121,6 +143,7 @@ class NoTrace:
 FTRACE_LINE = re.compile(r"^\s*(.*)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[\d+\]\s+\S+\s+(\d+\.\d+):\s+(\w+)[:(]\s*(.*)$")
 SWITCH = re.compile(r" prev_pid=(\d+) prev_prio=\d+ prev_state=(\S+) ==> next_comm=.* next_pid=(\d+) next_prio=")
 CHILD = re.compile(r" child_pid=(\d+)")
+SYSCALL = re.compile(r"NR (\d+) \((?:[0-9a-f]+), ([0-9a-f]+)")
 EXIT_REASON = re.compile(r"reason (\S+) \((-?\d+)\)")
 
 
@@ -128,8 +151,8 @@ class Ftrace:
     """Events of one process tree in a private tracefs instance, clock CLOCK_MONOTONIC."""
 
     name = "ftrace"
-    note = ("ftrace tracepoints (sched_process_exec/fork, sched_switch, sys_enter_ioctl KVM_RUN, "
-            "kvm_userspace_exit), CLOCK_MONOTONIC: no measurable overhead")
+    note = ("ftrace tracepoints (sched_process_exec/fork, sched_switch, raw_syscalls, sys_enter_ioctl KVM_RUN, "
+            "kvm_userspace_exit), CLOCK_MONOTONIC: ~1 us per event, the VMM never stops")
 
     def __init__(self, root):
         self.dir = os.path.join(root, "instances", f"minivmm-bench-{os.getpid()}")
@@ -155,7 +178,8 @@ class Ftrace:
         self._write("set_event_pid", str(pid))
         self._write("events/syscalls/sys_enter_ioctl/filter", f"cmd == {KVM_RUN:#x}")
         for ev in ("sched/sched_process_exec", "sched/sched_process_fork", "sched/sched_switch",
-                   "syscalls/sys_enter_ioctl", "kvm/kvm_userspace_exit"):
+                   "raw_syscalls/sys_enter", "raw_syscalls/sys_exit", "syscalls/sys_enter_ioctl",
+                   "kvm/kvm_userspace_exit"):
             self._write(f"events/{ev}/enable", "1")
         self._write("tracing_on", "1")
         self.pipe = os.open(os.path.join(self.dir, "trace_pipe"), os.O_RDONLY | os.O_NONBLOCK)
@@ -165,7 +189,8 @@ class Ftrace:
         self.facts.off_cpu = []
         self.facts.main = pid
         self.running = {}  # thread id -> time it was switched in
-        self.stopped = {}  # thread id -> (time it was switched out, why)
+        self.stopped = {}  # thread id -> (time it was switched out, why, system call)
+        self.in_syscall = {}  # thread id -> name of the system call it is in
         self.threads = {pid}  # the VMM's threads (and their children)
         self.last = 0.0
 
@@ -196,12 +221,23 @@ class Ftrace:
                 start = self.running.pop(prev, None)
                 if start is not None:
                     f.on_cpu.append((start, ts, prev))
-                    self.stopped[prev] = (ts, "runnable" if state.startswith("R") else "blocked")
+                    why = "runnable" if state.startswith("R") else "blocked"
+                    self.stopped[prev] = (ts, why, self.in_syscall.get(prev, "no system call"))
                 if nxt in self.threads:
                     self.running[nxt] = ts
                     off = self.stopped.pop(nxt, None)
                     if off:
-                        f.off_cpu.append((off[0], ts, nxt, off[1]))
+                        f.off_cpu.append((off[0], ts, nxt) + off[1:])
+        elif event == "sys_enter":
+            c = SYSCALL.match(text)
+            if c:
+                nr, arg1 = int(c.group(1)), int(c.group(2), 16)
+                name = SYSCALLS.get(nr, f"syscall {nr}")
+                if nr == 16:
+                    name = KVM_IOCTLS.get(arg1, f"ioctl {arg1:#x}")
+                self.in_syscall[int(m.group(2))] = name
+        elif event == "sys_exit":
+            self.in_syscall.pop(int(m.group(2)), None)
         elif event == "sched_process_fork":
             c = CHILD.search(text)
             if c:
@@ -213,7 +249,8 @@ class Ftrace:
             f.first_kvm_run = ts
             # Scheduling is only accounted up to here; a running guest switches
             # thousands of times a second, which would cost this process real CPU.
-            self._write("events/sched/sched_switch/enable", "0")
+            for ev in ("sched/sched_switch", "raw_syscalls/sys_enter", "raw_syscalls/sys_exit"):
+                self._write(f"events/{ev}/enable", "0")
         elif event == "kvm_userspace_exit":
             r = EXIT_REASON.search(text)
             if r and r.group(1) == "restart":
@@ -230,7 +267,7 @@ class Ftrace:
         self.drain()
         facts = self.facts
         facts.on_cpu += [(start, self.last, tid) for tid, start in self.running.items()]
-        facts.off_cpu += [(off[0], self.last, tid, off[1]) for tid, off in self.stopped.items()]
+        facts.off_cpu += [(off[0], self.last, tid) + off[1:] for tid, off in self.stopped.items()]
         self.close()
         return facts
 
