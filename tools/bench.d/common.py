@@ -66,6 +66,7 @@ def startup_figures(results, prefix, ready, ready_what, ready_unit="ms", ready_t
         fig("vmm_rss", f"VMM RSS without guest RAM, at {ready_what}", "MiB", memory("vmm_rss"),
             target=("<= 2 MiB", lambda m, r: m <= 2.0)),
         fig("vmm_private", "  of which private to the process", "MiB", memory("vmm_private")),
+        fig("vmm_pss", "  PSS (shared pages split among their users)", "MiB", memory("vmm_pss")),
         fig("exits_ready", f"exits to the VMM until {ready_what}", "exits",
             lambda r: r.facts.exits_until(r.markers.get(ready)), digits=0),
         fig("exits_total", "exits to the VMM, whole run", "exits", exits_total, digits=0),

@@ -41,17 +41,19 @@ def guest_args(src):
     return DEFAULT_GUEST_ARGS
 
 
-def minivmm(binary, kernel, cmdline, memory, initrd=None):
-    # minivmm puts console=ttyS0 in front of --cmdline itself.
+def minivmm(binary, kernel, cmdline, memory, initrd=None, extra=()):
+    """extra: more minivmm options (e.g. --device vhost-user-blk,socket=PATH).
+    minivmm puts console=ttyS0 in front of --cmdline itself."""
     argv = [binary, "--kernel", kernel, "--memory", memory, "--cpus", "1", "--serial", "stdio",
             "--cmdline", cmdline]
     if initrd:
         argv += ["--initrd", initrd]
-    return Machine("minivmm", argv, MINIVMM_RAM)
+    return Machine("minivmm", argv + list(extra), MINIVMM_RAM)
 
 
-def qemu(kernel, cmdline, memory, initrd=None, debug_exit=False, binary=QEMU):
-    """QEMU microvm; debug_exit adds the port-0xf4 exit device the test firmware powers off with."""
+def qemu(kernel, cmdline, memory, initrd=None, debug_exit=False, binary=QEMU, extra=()):
+    """QEMU microvm; debug_exit adds the port-0xf4 exit device the test firmware powers off
+    with; extra: more QEMU options (e.g. -chardev ... -device vhost-user-blk-device,...)."""
     argv = [binary, "-M", QEMU_MACHINE, "-enable-kvm", "-cpu", QEMU_CPU, "-smp", "1",
             "-m", memory, "-object", f"memory-backend-memfd,id=bench-ram,size={memory},share=on",
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
@@ -63,4 +65,4 @@ def qemu(kernel, cmdline, memory, initrd=None, debug_exit=False, binary=QEMU):
         argv += ["-device", "i8042"]
     if debug_exit:
         argv += ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
-    return Machine("qemu", argv, QEMU_RAM)
+    return Machine("qemu", argv + list(extra), QEMU_RAM)

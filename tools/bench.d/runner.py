@@ -37,9 +37,10 @@ class RunResult:
 
 
 def smaps_summary(pid, guest_ram):
-    """RSS and private memory of pid in KiB, split into guest RAM (mappings whose
+    """RSS, PSS and private memory of pid in KiB, split into guest RAM (mappings whose
     name starts with one of guest_ram) and everything else (the VMM's own cost)."""
-    s = {"rss": 0, "private": 0, "guest_rss": 0, "guest_private": 0}
+    fields = {"Rss:": "rss", "Pss:": "pss", "Private_Clean:": "private", "Private_Dirty:": "private"}
+    s = {k: 0 for v in fields.values() for k in (v, "guest_" + v)}
     guest = False
     with open(f"/proc/{pid}/smaps") as f:
         for line in f:
@@ -49,14 +50,14 @@ def smaps_summary(pid, guest_ram):
                 name = parts[5].strip() if len(parts) > 5 else ""
                 guest = any(name.startswith(g) for g in guest_ram)
                 continue
-            if first in ("Rss:", "Private_Clean:", "Private_Dirty:"):
+            key = fields.get(first)
+            if key:
                 kib = int(line.split()[1])
-                key = "rss" if first == "Rss:" else "private"
                 s[key] += kib
                 if guest:
                     s["guest_" + key] += kib
-    s["vmm_rss"] = s["rss"] - s["guest_rss"]
-    s["vmm_private"] = s["private"] - s["guest_private"]
+    for key in set(fields.values()):
+        s["vmm_" + key] = s[key] - s["guest_" + key]
     return s
 
 
