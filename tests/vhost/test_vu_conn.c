@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd_zero.h"
 #include "vu_conn.h"
 
 static int count_fds(void)
@@ -126,10 +127,9 @@ Test(vu_conn, fd_zero_is_a_real_fd)
     struct vu_wire_hdr hdr = {.request = 1, .flags = VU_VERSION, .size = 0};
     struct vu_msg m;
     struct vu_conn a, b;
-    int sv[2], zero = 0;
+    int sv[2], zero = 0, saved;
 
-    close(0);
-    cr_assert_eq(eventfd(0, EFD_CLOEXEC), 0);
+    saved = fd_zero_take(eventfd(0, EFD_CLOEXEC));
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     vu_conn_init(&a, sv[0], 100);
     vu_conn_init(&b, sv[1], 100);
@@ -140,6 +140,7 @@ Test(vu_conn, fd_zero_is_a_real_fd)
     vu_conn_drop_fds(&m);
     vu_conn_close(&a);
     vu_conn_close(&b);
+    fd_zero_restore(saved);
 }
 
 Test(vu_conn, recv_collects_fds_and_payload)

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fd_zero.h"
 #include "fe_harness.h"
 #include "vu_dirty_log.h"
 
@@ -105,11 +106,13 @@ Test(vu_frontend_profile, memfd_on_fd_0_is_sent)
     struct harness h;
     struct vu_region r;
     uint8_t *ram;
-    int fd;
+    int fd, saved;
 
-    close(0); /* a daemonised VMM: the first fd created lands on 0 */
+    /* A daemonised VMM: the first fd created lands on 0. */
     fd = memfd_create("ram-on-0", MFD_CLOEXEC);
-    cr_assert_eq(fd, 0, "memfd landed on %d", fd);
+    cr_assert_geq(fd, 0);
+    saved = fd_zero_take(fd);
+    fd = 0;
     h_connect(&h, &cfg, NULL);
     cr_assert_eq(ftruncate(fd, H_RAM_SIZE), 0);
     ram = mmap(NULL, H_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -124,7 +127,7 @@ Test(vu_frontend_profile, memfd_on_fd_0_is_sent)
                      "fd zero is a real fd");
     munmap(ram, H_RAM_SIZE);
     h_fini(&h);
-    close(fd);
+    fd_zero_restore(saved);
 }
 
 Test(vu_frontend_profile, kick_eventfd_on_fd_0_is_sent)
@@ -134,11 +137,12 @@ Test(vu_frontend_profile, kick_eventfd_on_fd_0_is_sent)
     struct harness h;
     struct fb_msg m;
     uint64_t v, kick;
-    int efd;
+    int efd, saved;
 
-    close(0);
     efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    cr_assert_eq(efd, 0);
+    cr_assert_geq(efd, 0);
+    saved = fd_zero_take(efd);
+    efd = 0;
     h_connect(&h, &cfg, NULL);
     h_setup(&h);
     r = h_ring(&h, 0);
@@ -153,7 +157,7 @@ Test(vu_frontend_profile, kick_eventfd_on_fd_0_is_sent)
     cr_expect_eq(read(fake_backend_kick_fd(&h.fb, 0), &kick, 8), 8);
     cr_expect_eq(kick, 1);
     h_fini(&h);
-    close(efd);
+    fd_zero_restore(saved);
 }
 
 Test(vu_frontend_profile, trace_every_message_both_ways)
