@@ -44,8 +44,7 @@ MUST_CHECK int vumig_restart(struct vumig *m);
 void vumig_save(struct vumig *m, struct vumig_state *out);
 
 /* Destination: install the source's registers (nothing starts). -EINVAL with why. */
-MUST_CHECK int vumig_load(struct vumig *m, const struct vumig_state *in, char *why,
-                          size_t whylen);
+MUST_CHECK int vumig_load(struct vumig *m, const struct vumig_state *in, char *why, size_t whylen);
 /* Destination, once the source let go: activate with the source's bases, kick the rings. */
 MUST_CHECK int vumig_go(struct vumig *m);
 

@@ -1,6 +1,7 @@
 /*
  * minivmm-ctl: the control socket's client (vmm/control.h) for shells and tests.
- *   minivmm-ctl --api-socket PATH [--detach] [--downtime-ms N] [--max-rounds N] COMMAND [ARG]
+ *   minivmm-ctl --api-socket PATH [--detach] [--downtime-ms N] [--max-rounds N] [--offline]
+ *               COMMAND [ARG]
  * ARG is the URI for migrate, the path for snapshot, or a JSON object of arguments. Prints
  * the reply; migrate and snapshot wait for the job to end (unless --detach) with a progress
  * line on a terminal. Exit status: 0 only when the command (and the job) succeeded.
@@ -18,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CTL_REPLY_MAX (1 << 20)
+#define CTL_REPLY_MAX  (1 << 20)
 #define CTL_TIMEOUT_MS 10000
 
 struct ctl {
@@ -167,7 +168,7 @@ static bool ctl_wait(struct ctl *c)
 static void ctl_usage(FILE *f)
 {
     fputs("Usage: minivmm-ctl --api-socket PATH [--detach] [--downtime-ms N] [--max-rounds N]\n"
-          "                   COMMAND [ARG]\n"
+          "                   [--offline] COMMAND [ARG]\n"
           "Commands: status, pause, resume, stats, quit, migrate URI, migrate-status,\n"
           "          migrate-cancel, snapshot PATH. ARG may also be a JSON object of arguments.\n",
           f);
@@ -177,24 +178,43 @@ int main(int argc, char **argv)
 {
     static struct ctl c;
     static const struct option longopts[] = {
-        {"api-socket", required_argument, NULL, 's'}, {"detach", no_argument, NULL, 'd'},
-        {"downtime-ms", required_argument, NULL, 't'}, {"max-rounds", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+        {"api-socket", required_argument, NULL, 's'},
+        {"detach", no_argument, NULL, 'd'},
+        {"downtime-ms", required_argument, NULL, 't'},
+        {"max-rounds", required_argument, NULL, 'r'},
+        {"offline", no_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *path = NULL, *cmd, *arg;
-    bool detach = false, ok;
+    bool detach = false, offline = false, ok;
     json_object *args = NULL, *reply;
     long downtime = -1, rounds = -1;
     int o;
 
     while ((o = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (o) {
-        case 's': path = optarg; break;
-        case 'd': detach = true; break;
-        case 't': downtime = strtol(optarg, NULL, 10); break;
-        case 'r': rounds = strtol(optarg, NULL, 10); break;
-        case 'h': ctl_usage(stdout); return 0;
-        default: ctl_usage(stderr); return 2;
+        case 's':
+            path = optarg;
+            break;
+        case 'd':
+            detach = true;
+            break;
+        case 'o':
+            offline = true;
+            break;
+        case 't':
+            downtime = strtol(optarg, NULL, 10);
+            break;
+        case 'r':
+            rounds = strtol(optarg, NULL, 10);
+            break;
+        case 'h':
+            ctl_usage(stdout);
+            return 0;
+        default:
+            ctl_usage(stderr);
+            return 2;
         }
     }
     if (!path || optind >= argc || argc - optind > 2) {
@@ -214,13 +234,15 @@ int main(int argc, char **argv)
         json_object_object_add(args, !strcmp(cmd, "snapshot") ? "path" : "uri",
                                json_object_new_string(arg));
     }
-    if (!strcmp(cmd, "migrate") && (downtime >= 0 || rounds >= 0)) {
+    if (!strcmp(cmd, "migrate") && (downtime >= 0 || rounds >= 0 || offline)) {
         if (!args)
             args = json_object_new_object();
         if (downtime >= 0)
             json_object_object_add(args, "downtime-ms", json_object_new_int64(downtime));
         if (rounds >= 0)
             json_object_object_add(args, "max-rounds", json_object_new_int64(rounds));
+        if (offline)
+            json_object_object_add(args, "offline", json_object_new_boolean(1));
     }
     if (ctl_connect(&c, path) < 0)
         return 1;

@@ -233,9 +233,8 @@ static void control_on_accept(struct ev_handler *h, uint32_t events)
     if (cl)
         cl->in = malloc(CONTROL_LINE_MAX + 1);
     if (!cl || !cl->in) {
-        log_warn("control: refusing a client (%s)", slot < CONTROL_CLIENTS_MAX
-                                                         ? "out of memory"
-                                                         : "too many clients");
+        log_warn("control: refusing a client (%s)",
+                 slot < CONTROL_CLIENTS_MAX ? "out of memory" : "too many clients");
         if (cl)
             free(cl->in);
         free(cl);
@@ -303,8 +302,8 @@ static void control_goodbye(struct control *c)
     json_object_object_add(ev, "migration",
                            control_cmds_run(c->vm, "migrate-status", NULL, err, sizeof(err)));
     for (unsigned int i = 0; i < CONTROL_CLIENTS_MAX; i++)
-        if (c->clients[i] &&
-            control_queue(c->clients[i], json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN)) < 0)
+        if (c->clients[i] && control_queue(c->clients[i], json_object_to_json_string_ext(
+                                                              ev, JSON_C_TO_STRING_PLAIN)) < 0)
             log_debug("control: a client missed the VM's end");
     json_object_put(ev);
 }

@@ -159,8 +159,7 @@ static int control_arg_str(json_object *args, const char *key, const char **out,
     return 0;
 }
 
-static json_object *control_start(struct vm *vm, struct migrate_params *p, char *err,
-                                  size_t errlen)
+static json_object *control_start(struct vm *vm, struct migrate_params *p, char *err, size_t errlen)
 {
     int ret = migrate_start(vm, p, err, errlen);
 
@@ -178,6 +177,7 @@ static json_object *cmd_migrate(struct vm *vm, json_object *args, char *err, siz
                                .max_rounds = MIGRATE_MAX_ROUNDS_DEFAULT};
     uint64_t rounds = p.max_rounds;
     const char *uri;
+    json_object *v;
 
     if (control_arg_str(args, "uri", &uri, err, errlen) < 0 ||
         control_arg_u64(args, "downtime-ms", &p.downtime_ms, err, errlen) < 0 ||
@@ -188,6 +188,13 @@ static json_object *cmd_migrate(struct vm *vm, json_object *args, char *err, siz
         return NULL;
     }
     p.max_rounds = rounds > 1000 ? 1000 : (unsigned int)rounds;
+    if (args && json_object_object_get_ex(args, "offline", &v)) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            snprintf(err, errlen, "\"offline\" must be true or false");
+            return NULL;
+        }
+        p.offline = json_object_get_boolean(v);
+    }
     return control_start(vm, &p, err, errlen);
 }
 
@@ -205,14 +212,12 @@ static json_object *cmd_snapshot(struct vm *vm, json_object *args, char *err, si
     return control_start(vm, &p, err, errlen);
 }
 
-static json_object *cmd_migrate_status(struct vm *vm, json_object *args, char *err,
-                                       size_t errlen)
+static json_object *cmd_migrate_status(struct vm *vm, json_object *args, char *err, size_t errlen)
 {
     return control_migrate_reply(vm);
 }
 
-static json_object *cmd_migrate_cancel(struct vm *vm, json_object *args, char *err,
-                                       size_t errlen)
+static json_object *cmd_migrate_cancel(struct vm *vm, json_object *args, char *err, size_t errlen)
 {
     if (migrate_cancel(vm) < 0) {
         snprintf(err, errlen, "no migration is running");

@@ -11,7 +11,7 @@
 struct vm;
 struct json_object;
 
-struct json_object *control_cmds_run(struct vm *vm, const char *command,
-                                     struct json_object *args, char *err, size_t errlen);
+struct json_object *control_cmds_run(struct vm *vm, const char *command, struct json_object *args,
+                                     char *err, size_t errlen);
 
 #endif

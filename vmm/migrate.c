@@ -69,7 +69,9 @@ static void migrate_finish(struct migrate *m, int ret)
         bool cancelled = __atomic_load_n(&m->cancel, __ATOMIC_ACQUIRE);
         st->phase = cancelled ? MIGRATE_CANCELLED : MIGRATE_FAILED;
         snprintf(st->error, sizeof(st->error), "%s",
-                 cancelled ? "cancelled" : m->s.why[0] ? m->s.why : strerror(-ret));
+                 cancelled     ? "cancelled"
+                 : m->s.why[0] ? m->s.why
+                               : strerror(-ret));
     }
     if (m->fd >= 0)
         close(m->fd);
@@ -139,12 +141,15 @@ int migrate_start(struct vm *vm, const struct migrate_params *p, char *err, size
     m->finished = true; /* until the thread runs */
     ret = mconn_parse(p->uri, &m->uri, err, errlen);
     if (ret == 0 && (m->uri.kind == MCONN_FILE) != p->snapshot) {
-        snprintf(err, errlen, p->snapshot ? "a snapshot goes to a file" :
-                                            "migrate to a file is a snapshot: use 'snapshot'");
+        snprintf(err, errlen,
+                 p->snapshot ? "a snapshot goes to a file"
+                             : "migrate to a file is a snapshot: use 'snapshot'");
         ret = -EINVAL;
     }
-    if (ret == 0 && !p->snapshot)
+    if (ret == 0 && !p->snapshot && !p->offline)
         ret = mdev_check(vm, err, errlen);
+    if (ret == -EOPNOTSUPP)
+        snprintf(err + strlen(err), errlen - strlen(err), " (\"offline\": true copies it paused)");
     if (ret < 0) {
         m->st.phase = MIGRATE_FAILED;
         snprintf(m->st.error, sizeof(m->st.error), "%s", err);

@@ -33,16 +33,19 @@ struct migrate_params {
     uint64_t downtime_ms;      /* pre-copy stops once the rest fits in this (0: never) */
     unsigned int max_rounds;   /* ... or after this many rounds (then stop-and-copy) */
     bool snapshot;             /* write the paused VM to uri (file:) and run on */
+    /* Offline: pause first and copy everything once (no dirty logging, so a back-end
+     * without LOG_SHMFD does not block it); the guest is paused for the whole copy. */
+    bool offline;
 };
 
 enum migrate_phase {
-    MIGRATE_NONE,       /* no job yet */
-    MIGRATE_SETUP,      /* connecting, dirty logging on */
-    MIGRATE_PRECOPY,    /* rounds while the guest runs */
-    MIGRATE_STOPCOPY,   /* guest paused: last pages and state */
-    MIGRATE_COMPLETED,  /* the destination runs the VM (or the snapshot is written) */
-    MIGRATE_FAILED,     /* the guest runs on here; error says why */
-    MIGRATE_CANCELLED,  /* migrate-cancel; the guest runs on here */
+    MIGRATE_NONE,      /* no job yet */
+    MIGRATE_SETUP,     /* connecting, dirty logging on */
+    MIGRATE_PRECOPY,   /* rounds while the guest runs */
+    MIGRATE_STOPCOPY,  /* guest paused: last pages and state */
+    MIGRATE_COMPLETED, /* the destination runs the VM (or the snapshot is written) */
+    MIGRATE_FAILED,    /* the guest runs on here; error says why */
+    MIGRATE_CANCELLED, /* migrate-cancel; the guest runs on here */
 };
 
 struct migrate_stats {
@@ -51,17 +54,17 @@ struct migrate_stats {
     char uri[MIGRATE_URI_MAX];
     char error[256];
     unsigned int rounds;
-    uint64_t ram_pages;       /* guest RAM in 4 KiB pages */
-    uint64_t pages_sent;      /* with data */
-    uint64_t zero_pages;      /* sent as a marker only */
-    uint64_t bytes_sent;      /* on the wire */
-    uint64_t dirty_pages;     /* left to send after the last sync */
-    uint64_t device_dirty;    /* pages the vhost-user back-ends logged as written */
-    uint64_t sync_us;         /* the last dirty-log sync (KVM + back-ends) took this long */
-    uint64_t rate_bps;        /* bytes per second, measured */
+    uint64_t ram_pages;    /* guest RAM in 4 KiB pages */
+    uint64_t pages_sent;   /* with data */
+    uint64_t zero_pages;   /* sent as a marker only */
+    uint64_t bytes_sent;   /* on the wire */
+    uint64_t dirty_pages;  /* left to send after the last sync */
+    uint64_t device_dirty; /* pages the vhost-user back-ends logged as written */
+    uint64_t sync_us;      /* the last dirty-log sync (KVM + back-ends) took this long */
+    uint64_t rate_bps;     /* bytes per second, measured */
     uint64_t expected_downtime_ms;
-    uint64_t total_ms;        /* start to completion (or so far) */
-    uint64_t downtime_ms;     /* vCPU pause to the destination's go-ahead */
+    uint64_t total_ms;    /* start to completion (or so far) */
+    uint64_t downtime_ms; /* vCPU pause to the destination's go-ahead */
 };
 
 const char *migrate_phase_name(enum migrate_phase phase);

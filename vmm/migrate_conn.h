@@ -29,8 +29,6 @@ int mconn_open_in(const struct mconn_uri *u, char *err, size_t errlen);
 /* Send and receive timeouts on a socket (no-op on a file). */
 void mconn_set_timeout(int fd, int ms);
 
-
-
 /* The destination's answers on the same connection: u32 kind | u32 length | text. */
 enum mconn_msg { MCONN_READY = 1, MCONN_ERROR = 2, MCONN_GO = 3 };
 #define MCONN_MSG_TEXT_MAX 256

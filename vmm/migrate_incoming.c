@@ -123,8 +123,7 @@ int migrate_incoming(struct vm *vm)
     }
     /* Fresh memfd pages are zeroed by the kernel on first touch, which here costs more than
      * receiving them: do it before the source connects, not inside its downtime window. */
-    if (u.kind != MCONN_FILE &&
-        madvise(vm->gmem.base, vm->gmem.ram_size, MADV_POPULATE_WRITE) < 0)
+    if (u.kind != MCONN_FILE && madvise(vm->gmem.base, vm->gmem.ram_size, MADV_POPULATE_WRITE) < 0)
         log_debug("--incoming: pre-faulting guest RAM: %s", strerror(errno));
     fd = mconn_open_in(&u, err, sizeof(err));
     if (fd < 0) {

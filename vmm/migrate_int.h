@@ -25,14 +25,14 @@ struct migrate {
 
     pthread_mutex_t lock; /* st and fd */
     struct migrate_stats st;
-    int fd;              /* the connection while the job runs; -1 otherwise */
+    int fd; /* the connection while the job runs; -1 otherwise */
     uint64_t start_ns;
-    bool finished;       /* the thread is done: st is final */
+    bool finished; /* the thread is done: st is final */
 
     /* The job thread's own. */
     struct mstream s;
     struct mram ram;
-    bool paused;         /* holds a vmstate_pause */
+    bool paused; /* holds a vmstate_pause */
     bool devices_stopped;
     uint64_t pause_ns;
 };

@@ -128,8 +128,8 @@ static int migrate_precopy(struct migrate *m)
                   (unsigned long long)left);
         /* Converged: the rest goes out within the target. A target of 0 turns the check
          * off: pre-copy runs exactly max_rounds rounds (tests, benchmarks). */
-        if (m->p.downtime_ms && (left <= MIGRATE_TINY_PAGES ||
-                                 (rate && left * 4096 * 1000 <= m->p.downtime_ms * rate)))
+        if (m->p.downtime_ms &&
+            (left <= MIGRATE_TINY_PAGES || (rate && left * 4096 * 1000 <= m->p.downtime_ms * rate)))
             return 0;
         if (round >= m->p.max_rounds) {
             log_info("migration: %u rounds and %llu pages still dirty: stopping to copy the rest",
@@ -155,14 +155,15 @@ static int migrate_stopcopy(struct migrate *m)
     m->devices_stopped = true;
     if (ret < 0)
         return mstream_fail(&m->s, ret, "cannot stop the devices' rings");
-    if (m->p.snapshot)
+    if (m->p.snapshot || m->p.offline)
         mram_mark_all(&m->ram);
     else if ((ret = migrate_sync(m)) < 0)
         return ret;
     pthread_mutex_lock(&m->lock);
     m->st.dirty_pages = mram_dirty_count(&m->ram);
     pthread_mutex_unlock(&m->lock);
-    ret = mram_send(&m->ram, &m->s, m->p.snapshot, &m->cancel);
+    /* Nothing was sent before: the destination's RAM is all zeroes, skip those pages. */
+    ret = mram_send(&m->ram, &m->s, m->p.snapshot || m->p.offline, &m->cancel);
     if (ret == -ECANCELED)
         return migrate_cancelled(m);
     if (ret == 0)
@@ -244,7 +245,7 @@ static int migrate_send_all(struct migrate *m)
     pthread_mutex_lock(&m->lock);
     m->st.ram_pages = vm->gmem.ram_size / 4096;
     pthread_mutex_unlock(&m->lock);
-    if (!m->p.snapshot) {
+    if (!m->p.snapshot && !m->p.offline) {
         if ((ret = mram_log_start(&m->ram)) < 0)
             return mstream_fail(&m->s, ret, "cannot turn KVM's dirty log on: %s", strerror(-ret));
         if ((ret = mdev_log_start(vm, &m->ram)) < 0)

@@ -18,8 +18,8 @@
 #define MSTREAM_WRITE_BUF (2u << 20)
 
 static const char *const mstream_type_names[] = {
-    [MSTREAM_CONFIG] = "CONFIG", [MSTREAM_RAM] = "RAM",           [MSTREAM_VM] = "VM",
-    [MSTREAM_CPU] = "CPU",       [MSTREAM_DEVICE] = "DEVICE",     [MSTREAM_PLATFORM] = "PLATFORM",
+    [MSTREAM_CONFIG] = "CONFIG", [MSTREAM_RAM] = "RAM",       [MSTREAM_VM] = "VM",
+    [MSTREAM_CPU] = "CPU",       [MSTREAM_DEVICE] = "DEVICE", [MSTREAM_PLATFORM] = "PLATFORM",
     [MSTREAM_END] = "END",
 };
 
@@ -37,7 +37,7 @@ static void mstream_crc_init(void)
 }
 
 __attribute__((target("sse4.2"))) static uint32_t mstream_crc_hw(uint32_t crc, const uint8_t *p,
-                                                                  size_t len)
+                                                                 size_t len)
 {
     uint64_t c = crc;
 
@@ -246,8 +246,9 @@ static int mstream_read_fd(struct mstream *s, void *data, size_t len, const char
         if (n < 0)
             return mstream_fail(s, -errno, "read: %s", strerror(errno));
         if (n == 0)
-            return mstream_fail(s, -EPROTO, "the stream is truncated: it ends in %s (%zu of %zu bytes)",
-                                what, got, len);
+            return mstream_fail(s, -EPROTO,
+                                "the stream is truncated: it ends in %s (%zu of %zu bytes)", what,
+                                got, len);
         got += (size_t)n;
         s->bytes += (uint64_t)n;
     }

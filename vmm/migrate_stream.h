@@ -93,8 +93,8 @@ void mstream_rec_put(struct mstream_rec_buf *b, uint32_t tag, const void *data, 
 void mstream_rec_free(struct mstream_rec_buf *b);
 /* Finds tag; -ENOENT if absent, -EPROTO if the list is malformed, -EMSGSIZE if the length
  * differs from want (want 0: any length, returned in *len). */
-MUST_CHECK int mstream_rec_get(const uint8_t *payload, size_t size, uint32_t tag,
-                               const void **data, size_t *len, size_t want);
+MUST_CHECK int mstream_rec_get(const uint8_t *payload, size_t size, uint32_t tag, const void **data,
+                               size_t *len, size_t want);
 
 /* RAM batches: parse and check one payload against the RAM size (gpa < ram_end). */
 struct mstream_ram_page {

@@ -19,8 +19,8 @@ struct vumig;
 struct vmstate {
     pthread_mutex_t lock; /* pause_depth, user_paused */
     unsigned int pause_depth;
-    bool user_paused;     /* the control socket's pause holds one level */
-    uint64_t created_ns;  /* CLOCK_MONOTONIC when the VM was built */
+    bool user_paused;        /* the control socket's pause holds one level */
+    uint64_t created_ns;     /* CLOCK_MONOTONIC when the VM was built */
     struct migrate *migrate; /* the running or last migration/snapshot job (migrate.c) */
     struct vumig **vumig;    /* per virtio device, built on first use (migrate_dev.c) */
     unsigned int nvumig;

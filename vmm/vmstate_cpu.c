@@ -163,8 +163,8 @@ static int vmstate_put(struct vcpu *v, const uint8_t *p, size_t len, uint32_t ta
 }
 
 /* An optional record: absent is fine (the source's KVM lacked it). */
-static int vmstate_put_opt(struct vcpu *v, const uint8_t *p, size_t len, uint32_t tag,
-                           size_t size, unsigned long req, const char *name)
+static int vmstate_put_opt(struct vcpu *v, const uint8_t *p, size_t len, uint32_t tag, size_t size,
+                           unsigned long req, const char *name)
 {
     const void *data;
 

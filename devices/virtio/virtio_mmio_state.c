@@ -53,9 +53,9 @@ int virtio_mmio_load(struct virtio_mmio *t, const struct virtio_mmio_state *in, 
 
     if (in->nqueues != t->nqueues)
         return vmmio_state_bad(why, whylen, "the device has a different number of queues");
-    if (st & ~(uint32_t)(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                         VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK |
-                         VIRTIO_STATUS_FAILED))
+    if (st &
+        ~(uint32_t)(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+                    VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED))
         return vmmio_state_bad(why, whylen, "invalid device status");
     if (in->activated && !(st & VIRTIO_STATUS_DRIVER_OK))
         return vmmio_state_bad(why, whylen, "a running device without DRIVER_OK");

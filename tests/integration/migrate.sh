@@ -3,7 +3,7 @@
 # every page's stamp is checked on the destination for at least 16 whole passes after the
 # move; A -> B -> A -> B; and the source keeps the VM whenever the migration fails:
 # destination refuses, destination killed mid-copy, destination gone at the handover,
-# a peer that stops reading (a cut link), migrate-cancel.
+# a peer that stops reading (a cut link), migrate-cancel. Last, an offline migration.
 . "$(dirname "$0")/lib.sh"
 need_kvm
 . "$(dirname "$0")/migrate_lib.sh"
@@ -30,16 +30,16 @@ hops=(a b a2 b2)
 for i in 1 2 3; do
     src=${hops[$((i - 1))]}
     dst=${hops[$i]}
-    start_vm "$dst" --kernel "$FW" --memory 64M --incoming "unix:$WORK/m$i.sock"
-    wait_for_path "$WORK/m$i.sock" 30
-    st=$(migrate_to "$src" "unix:$WORK/m$i.sock")
+    start_vm "$dst" --kernel "$FW" --memory 64M --incoming "unix:$WORK/m$i.mig"
+    wait_for "$WORK/$dst.log" "waiting for the migration" 30
+    st=$(migrate_to "$src" "unix:$WORK/m$i.mig")
     echo "# $src -> $dst: $st"
     check "$src -> $dst completes" [ "$(json_field status <<<"$st")" = completed ]
     check "$src -> $dst reports rounds, pages, rate and downtime" \
         python3 -c 'import json,sys; s=json.loads(sys.argv[1]); assert s["rounds"]>=1 and s["pages_sent"]>1000 and s["downtime_ms"]>=0 and s["total_ms"]>0' "$st"
     wait_exit "$src" 20
     check "the source $src exits 0 once migrated" [ "$EXIT_STATUS" = 0 ]
-    check "the source says where the VM went" log_has "$WORK/$src.log" "migrated to unix:$WORK/m$i.sock"
+    check "the source says where the VM went" log_has "$WORK/$src.log" "migrated to unix:$WORK/m$i.mig"
     check "$dst checks every page for 32 passes, none lost" verified "$dst"
 done
 check "the last copy says it resumed" log_has "$WORK/b2.log" "incoming migration"
@@ -89,9 +89,9 @@ still_runs() { # the VM on s goes on, every page intact, and says why the migrat
 }
 
 # 1. The destination is another machine (more RAM): it refuses, and says why.
-start_vm r --kernel "$FW" --memory 128M --incoming "unix:$WORK/r.sock"
-wait_for_path "$WORK/r.sock" 30
-st=$(migrate_to s "unix:$WORK/r.sock")
+start_vm r --kernel "$FW" --memory 128M --incoming "unix:$WORK/r.mig"
+wait_for "$WORK/r.log" "waiting for the migration" 30
+st=$(migrate_to s "unix:$WORK/r.mig")
 echo "# refused: $st"
 check "a refusing destination fails the migration" [ "$(json_field status <<<"$st")" = failed ]
 check "... with the destination's reason" grep -q "destination refused: the VM has 64 MiB" <<<"$st"
@@ -100,15 +100,15 @@ wait_exit r 20
 check "the refusing destination exits non-zero ($EXIT_STATUS)" [ "$EXIT_STATUS" -ne 0 -a "$EXIT_STATUS" -ne 124 ]
 
 # 2. The destination is killed in the middle of pre-copy (a target no round can meet).
-start_vm k --kernel "$FW" --memory 64M --incoming "unix:$WORK/k.sock"
-wait_for_path "$WORK/k.sock" 30
-ctl s migrate "unix:$WORK/k.sock" --detach --downtime-ms 0 --max-rounds 1000 >/dev/null
+start_vm k --kernel "$FW" --memory 64M --incoming "unix:$WORK/k.mig"
+wait_for "$WORK/k.log" "waiting for the migration" 30
+ctl s migrate "unix:$WORK/k.mig" --detach --downtime-ms 0 --max-rounds 1000 >/dev/null
 for _ in $(seq 1 100); do
     [ "$(ctl s migrate-status | json_field rounds)" -ge 2 ] 2>/dev/null && break
     sleep 0.1
 done
 check "pre-copy is in its second round" [ "$(ctl s migrate-status | json_field rounds)" -ge 2 ]
-pkill -9 -f -- "--incoming unix:$WORK/k.sock"
+pkill -9 -f -- "--incoming unix:$WORK/k.mig"
 for _ in $(seq 1 200); do
     case $(ctl s migrate-status | json_field status) in failed | cancelled) break ;; esac
     sleep 0.1
@@ -153,9 +153,9 @@ check "... as a timeout" grep -q "timed out" <<<"$st"
 check "... and the source runs on" still_runs
 
 # 5. migrate-cancel during pre-copy.
-start_vm c --kernel "$FW" --memory 64M --incoming "unix:$WORK/c.sock"
-wait_for_path "$WORK/c.sock" 30
-ctl s migrate "unix:$WORK/c.sock" --detach --downtime-ms 0 --max-rounds 1000 >/dev/null
+start_vm c --kernel "$FW" --memory 64M --incoming "unix:$WORK/c.mig"
+wait_for "$WORK/c.log" "waiting for the migration" 30
+ctl s migrate "unix:$WORK/c.mig" --detach --downtime-ms 0 --max-rounds 1000 >/dev/null
 sleep 1
 check "migrate-cancel is accepted" ctl s migrate-cancel
 for _ in $(seq 1 100); do
@@ -168,12 +168,23 @@ wait_exit c 30
 check "the abandoned destination exits non-zero" [ "$EXIT_STATUS" -ne 0 -a "$EXIT_STATUS" -ne 124 ]
 
 check "a migration after all that still works" true
-start_vm d --kernel "$FW" --memory 64M --incoming "unix:$WORK/d.sock"
-wait_for_path "$WORK/d.sock" 30
-st=$(migrate_to s "unix:$WORK/d.sock")
+start_vm d --kernel "$FW" --memory 64M --incoming "unix:$WORK/d.mig"
+wait_for "$WORK/d.log" "waiting for the migration" 30
+st=$(migrate_to s "unix:$WORK/d.mig")
 check "s -> d completes after five failed attempts" [ "$(json_field status <<<"$st")" = completed ]
 check "d checks every page, none lost" verified d
-ctl d quit >/dev/null
+
+# --- offline: paused for the whole copy, no dirty logging ------------------------------------
+start_vm o --kernel "$FW" --memory 64M --incoming "unix:$WORK/o.mig"
+wait_for "$WORK/o.log" "waiting for the migration" 30
+st=$(migrate_to d "unix:$WORK/o.mig" --offline)
+echo "# offline: $st"
+check "an offline migration completes" [ "$(json_field status <<<"$st")" = completed ]
+check "... in zero pre-copy rounds" [ "$(json_field rounds <<<"$st")" = 0 ]
 wait_exit d 20
-check "d exits 0" [ "$EXIT_STATUS" = 0 ]
+check "d exits 0 once migrated" [ "$EXIT_STATUS" = 0 ]
+check "o checks every page, none lost" verified o
+ctl o quit >/dev/null
+wait_exit o 20
+check "o exits 0" [ "$EXIT_STATUS" = 0 ]
 finish

@@ -10,14 +10,19 @@ FW=$("$MINIVMM" --print-firmware-path) || { echo "FAIL: no test firmware" >&2; e
 
 # start_vm NAME [minivmm args...]: runs minivmm in the background (stdin closed) with a
 # control socket $WORK/NAME.sock and output in $WORK/NAME.log; its exit status lands in
-# $WORK/NAME.status. Prefix with NETNS=ns to run it inside a network namespace.
+# $WORK/NAME.status (MINIVMM_CHECK_FDS=1: a leaked fd at exit turns status 0 into 1).
+# Prefix with NETNS=ns to run it inside a network namespace.
 start_vm() {
     local name=$1
     shift
     rm -f "$WORK/$name.status" "$WORK/$name.sock"
     (
-        ${NETNS:+ip netns exec "$NETNS"} timeout --signal=TERM --kill-after=5 "$(tmo 120)" \
-            "$MINIVMM" --api-socket "$WORK/$name.sock" "$@" >"$WORK/$name.log" 2>&1 0<&-
+        # Only minivmm's own fds may be open at its exit: drop what this shell inherited.
+        for fd in $(ls /proc/$BASHPID/fd); do
+            [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+        done
+        MINIVMM_CHECK_FDS=1 ${NETNS:+ip netns exec "$NETNS"} timeout --signal=TERM \
+            --kill-after=5 "$(tmo 300)" "$MINIVMM" --api-socket "$WORK/$name.sock" "$@" >"$WORK/$name.log" 2>&1 0<&-
         echo $? >"$WORK/$name.status"
     ) &
     eval "${name}_job=$!"

@@ -104,7 +104,8 @@ Test(mmio_state, hostile_states_are_refused)
     cr_assert_eq(virtio_mmio_load(h.t, &bad, why, sizeof(why)), -EINVAL);
     bad = saved;
     bad.status &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
-    cr_assert_eq(virtio_mmio_load(h.t, &bad, why, sizeof(why)), -EINVAL, "running without DRIVER_OK");
+    cr_assert_eq(virtio_mmio_load(h.t, &bad, why, sizeof(why)), -EINVAL,
+                 "running without DRIVER_OK");
     bad = saved;
     bad.acked |= 1ULL << 40;
     cr_assert_eq(virtio_mmio_load(h.t, &bad, why, sizeof(why)), -EINVAL);
