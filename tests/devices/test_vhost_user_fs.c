@@ -120,13 +120,12 @@ Test(vhost_user_fs, spec_needs_a_tag_of_at_most_36_bytes)
     cr_expect(strstr(err, "tag must be 1..36 bytes"), "%s", err);
     cr_expect_neq(vhost_user_dev_parse(&vhost_user_fs_type, "socket=/s,tag=", &s, err, sizeof(err)),
                   0);
-    cr_expect_neq(
-        vhost_user_dev_parse(&vhost_user_fs_type, "socket=/s,tag=a,mac=52:54:00:00:00:01", &s, err,
-                             sizeof(err)),
-        0, "mac is a net key");
-    cr_assert_eq(vhost_user_dev_parse(&vhost_user_fs_type, "socket=/s,tag=my fs", &s, err,
-                                      sizeof(err)),
-                 0, "%s", err);
+    cr_expect_neq(vhost_user_dev_parse(&vhost_user_fs_type, "socket=/s,tag=a,mac=52:54:00:00:00:01",
+                                       &s, err, sizeof(err)),
+                  0, "mac is a net key");
+    cr_assert_eq(
+        vhost_user_dev_parse(&vhost_user_fs_type, "socket=/s,tag=my fs", &s, err, sizeof(err)), 0,
+        "%s", err);
     cr_expect_str_eq(s.tag, "my fs");
 }
 
@@ -169,7 +168,7 @@ Test(vhost_user_fs, generic_config_spec_errors)
         vhost_user_dev_parse(g, "virtio-id=26,socket=/s,config=0011,config-size=4", &s, err, 256),
         0);
     cr_expect(strstr(err, "config-size=4, but config= gives 2 bytes"), "%s", err);
-    cr_expect_neq(vhost_user_dev_parse(&vhost_user_fs_type, "socket=/s,tag=a,config=00", &s, err,
-                                       256),
-                  0, "fs has its own config");
+    cr_expect_neq(
+        vhost_user_dev_parse(&vhost_user_fs_type, "socket=/s,tag=a,config=00", &s, err, 256), 0,
+        "fs has its own config");
 }

@@ -378,9 +378,9 @@ Test(vhost_user_net, after_migration_a_guest_with_guest_announce_announces_itsel
     cr_expect(vuh_rd(&h, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
     cr_expect_eq(fake_backend_count(&h.fb, VU_REQ_SEND_RARP), 0, "the guest announces");
     /* 5.1.6.5.4: the driver acknowledges, the bit clears. */
-    cr_expect_eq(net_ctrl(&h, &ctrl, 2, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK,
-                          NULL, 0),
-                 VIRTIO_NET_OK);
+    cr_expect_eq(
+        net_ctrl(&h, &ctrl, 2, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0),
+        VIRTIO_NET_OK);
     cr_expect_eq(config16(&h, VIRTIO_NET_CONFIG_STATUS), VIRTIO_NET_S_LINK_UP);
     vuh_fini(&h, true);
 }
@@ -451,22 +451,24 @@ Test(vhost_user_net, spec_keys)
     struct vhost_user_spec s;
     char err[256];
 
-    cr_assert_eq(vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,mac=02:AB:cd:00:00:01,mtu=9000",
-                                      &s, err, sizeof(err)),
+    cr_assert_eq(vhost_user_dev_parse(&vhost_user_net_type,
+                                      "socket=/s,mac=02:AB:cd:00:00:01,mtu=9000", &s, err,
+                                      sizeof(err)),
                  0, "%s", err);
     cr_expect(s.has_mac);
     cr_expect_eq(s.mac[1], 0xab);
     cr_expect_eq(s.mac[5], 0x01);
     cr_expect_eq(s.mtu, 9000);
-    cr_expect_neq(vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,mac=01:00:5e:00:00:01",
-                                       &s, err, sizeof(err)),
+    cr_expect_neq(vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,mac=01:00:5e:00:00:01", &s,
+                                       err, sizeof(err)),
                   0, "a multicast MAC");
     cr_expect(strstr(err, "unicast"), "%s", err);
     cr_expect_neq(
-        vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,mac=52:54:00:12:34", &s, err, 256), 0);
-    cr_expect_neq(vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,mac=52-54-00-12-34-56", &s,
-                                       err, 256),
-                  0);
+        vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,mac=52:54:00:12:34", &s, err, 256),
+        0);
+    cr_expect_neq(
+        vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,mac=52-54-00-12-34-56", &s, err, 256),
+        0);
     cr_expect_neq(vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,mtu=67", &s, err, 256), 0);
     cr_expect(strstr(err, "mtu must be 68..65535"), "%s", err);
     cr_expect_neq(vhost_user_dev_parse(&vhost_user_net_type, "socket=/s,mtu=65536", &s, err, 256),
