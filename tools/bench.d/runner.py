@@ -15,13 +15,14 @@ class RunResult:
         self.markers = {}  # marker -> time (tracer clock) its first byte was read
         self.eof = None  # time (tracer clock) the VMM closed its output (exit)
         self.memory = None  # smaps summary at the sample marker
-        self.status = None  # exit status, or "signal N"
+        self.status = None  # exit status; -N: killed by signal N
         self.timed_out = False
         self.killed = False  # did not exit by itself after its end marker
         self.output = b""
         self.maxrss_kib = None  # peak RSS (getrusage), guest pages it touched included
         self.facts = None  # tracer.TraceFacts
-        self.log = None
+        self.log = None  # the console output, kept in the work directory
+        self.failure = None  # why the run does not count (set by the benchmark)
 
     def since_exec(self, t):
         """Seconds from exec to a tracer-clock time, or None."""
@@ -56,6 +57,8 @@ def smaps_summary(pid, guest_ram):
                 s[key] += kib
                 if guest:
                     s["guest_" + key] += kib
+    if s["rss"] == 0:
+        return None  # the process is already gone (its mappings with it)
     for key in set(fields.values()):
         s["vmm_" + key] = s[key] - s["guest_" + key]
     return s
