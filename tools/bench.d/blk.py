@@ -71,7 +71,8 @@ def run(ctx):
              f"each run: its own qemu-storage-daemon on a fresh {DISK >> 20} MiB sparse raw image "
              "(aio=threads, page cache: figures measure the vhost-user path, not a disk)",
              "wake-ups per I/O: minivmm's device counters at exit divided by the I/O count "
-             "(IOPS x phase length); QEMU has no such counter (n/a)"]
+             "(IOPS x phase length); QEMU has no such counter (n/a). The MMIO exits are the "
+             "firmware's device set-up (a fixed few dozen), not per-I/O work"]
     for r in good[-1:]:
         if r.counters:
             notes.append(f"last minivmm run's counters: kicks-to-vmm={r.counters['kicks']} "
