@@ -98,7 +98,8 @@ static uint8_t net_ctrl(struct vuh *h, struct virtq_driver *ctrl, unsigned int q
 
     buf[0] = cls;
     buf[1] = cmd;
-    memcpy(buf + 2, data, len);
+    if (len)
+        memcpy(buf + 2, data, len);
     *ack = 0xee;
     virtq_driver_make_avail(ctrl, virtq_driver_add_chain(ctrl, segs, 2));
     vuh_wr(h, VIRTIO_MMIO_QUEUE_NOTIFY, q);

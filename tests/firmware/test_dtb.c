@@ -4,6 +4,7 @@
  * have dtc decompile it without warnings.
  */
 #include <criterion/criterion.h>
+#include <string.h>
 #include <errno.h>
 #include <libfdt.h>
 #include <stdio.h>
@@ -66,11 +67,13 @@ static const void *prop(const char *path, const char *name, int *len)
 static void check_reg(const char *path, uint64_t base, uint64_t size)
 {
     int len;
-    const fdt64_t *reg = prop(path, "reg", &len);
+    const void *reg = prop(path, "reg", &len);
+    fdt64_t cells[2]; /* FDT properties are only 4-byte aligned: copy before reading */
 
     cr_assert_eq(len, 16);
-    cr_assert_eq(fdt64_to_cpu(reg[0]), base, "%s base", path);
-    cr_assert_eq(fdt64_to_cpu(reg[1]), size, "%s size", path);
+    memcpy(cells, reg, sizeof(cells));
+    cr_assert_eq(fdt64_to_cpu(cells[0]), base, "%s base", path);
+    cr_assert_eq(fdt64_to_cpu(cells[1]), size, "%s size", path);
 }
 
 Test(dtb, describes_the_machine)

@@ -82,7 +82,8 @@ static void send_msg(uint32_t req, uint32_t flags, const void *payload, uint32_t
     struct vu_wire_hdr h = {.request = req, .flags = VU_VERSION | flags, .size = size};
 
     memcpy(buf, &h, sizeof(h));
-    memcpy(buf + sizeof(h), payload, size);
+    if (size)
+        memcpy(buf + sizeof(h), payload, size);
     send_raw(buf, sizeof(h) + size, fds, nfds);
 }
 
