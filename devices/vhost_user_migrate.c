@@ -7,6 +7,7 @@
 #include "vhost_user_migrate.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,7 +199,28 @@ int vumig_load(struct vumig *m, const struct vumig_state *in, char *why, size_t 
 
 int vumig_go(struct vumig *m)
 {
+    unsigned int n;
+    const struct virtio_queue_config *qc;
+    int ret;
+
     if (!m->loaded)
         return 0;
-    return virtio_mmio_resume(m->d->mmio, m->st.bases);
+    ret = virtio_mmio_resume(m->d->mmio, m->st.bases);
+    if (ret < 0)
+        return ret;
+    /*
+     * A completion the source's back-end signalled while draining at GET_VRING_BASE may
+     * not have reached the saved interrupt state (KVM injects IOAPIC irqfds from a work
+     * item). One interrupt per ring on arrival covers it: for irqfd-driven devices
+     * InterruptStatus always reports used buffers, so drivers just scan their rings.
+     */
+    qc = virtio_mmio_queues(m->d->mmio, &n);
+    for (unsigned int q = 0; q < n; q++) {
+        uint64_t one = 1;
+
+        if (qc[q].ready && qc[q].call_fd >= 0 &&
+            write(qc[q].call_fd, &one, sizeof(one)) != sizeof(one))
+            log_warn("%s: ring %u: cannot signal the guest after migration", m->d->name, q);
+    }
+    return 0;
 }
