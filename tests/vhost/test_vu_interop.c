@@ -5,6 +5,7 @@
  * daemon is not installed. No /dev/kvm needed.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -87,8 +88,11 @@ static void setup(struct interop *t)
     uint8_t sector[512];
     int img;
 
-    if (access(QSD, X_OK) != 0)
+    if (access(QSD, X_OK) != 0) {
+        /* In CI the real back-end is installed by tools/install-deps: a skip there is a failure. */
+        cr_assert_str_neq(getenv("CI") ? getenv("CI") : "", "true", "%s missing in CI", QSD);
         cr_skip_test("%s not installed: real back-end interop not tested", QSD);
+    }
     memset(t, 0, sizeof(*t));
     snprintf(t->dir, sizeof(t->dir), "/tmp/vu-interop-XXXXXX");
     cr_assert_not_null(mkdtemp(t->dir));
