@@ -196,11 +196,7 @@ out:
 /* Phase 3: the KVM VM with its irqchip, PIT and memory slots. */
 static int vm_setup_kvm(struct vm *vm)
 {
-    int ret = kvm_vm_create(&vm->kvm);
-
-    if (ret < 0)
-        return ret;
-    return kvm_vm_set_memory(&vm->kvm, &vm->gmem);
+    return kvm_vm_create(&vm->kvm, &vm->gmem);
 }
 
 /* Phase 4: UART, i8042, CMOS clock, POST port, test-result device. */

@@ -27,11 +27,10 @@ struct kvm_vm {
 /* True when the host's KVM is the PVM module (guest kernel mode emulated). */
 bool kvm_host_is_pvm(void);
 
-/* Opens /dev/kvm, checks API and capabilities, creates the VM with irqchip and PIT. */
-MUST_CHECK int kvm_vm_create(struct kvm_vm *vm);
+/* Opens /dev/kvm, checks API and capabilities, creates the VM with one memory slot per
+ * gmem region (slot i = region i), the irqchip and the PIT. */
+MUST_CHECK int kvm_vm_create(struct kvm_vm *vm, const struct gmem *gm);
 void kvm_vm_destroy(struct kvm_vm *vm); /* accepts a half-built VM */
-/* One memory slot per gmem region. */
-MUST_CHECK int kvm_vm_set_memory(struct kvm_vm *vm, const struct gmem *gm);
 /* KVM_GET_SUPPORTED_CPUID; *out is malloc'ed, free() it. */
 MUST_CHECK int kvm_vm_supported_cpuid(struct kvm_vm *vm, struct kvm_cpuid2 **out);
 
