@@ -60,6 +60,11 @@ struct vhost_user_dev {
         unsigned int q;
         bool watched;
     } vmmq_kick[VUD_VMMQ_WATCH_MAX];
+    /* Migration (vhost_user_migrate.c): VMM-served queues wait while the rings are stopped,
+     * and the VMM's own writes to guest RAM go into the back-end's dirty log too. */
+    bool vmmq_stopped;
+    uint8_t *vmm_log; /* bit per 4 KiB page; NULL when not logging */
+    uint64_t vmm_log_bytes;
 };
 
 /* Transport feature bits a vhost-user device may pass through (split rings only). */

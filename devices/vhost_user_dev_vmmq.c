@@ -129,6 +129,11 @@ void vudq_service(struct vhost_user_dev *d)
     uint64_t pending = __atomic_exchange_n(&d->vmmq_pending, 0, __ATOMIC_SEQ_CST);
     const struct vhost_user_kind_ops *ops = vudq_ops(d);
 
+    /* Rings stopped for a migration: the kicks wait for the restart (or go with the VM). */
+    if (d->vmmq_stopped) {
+        __atomic_or_fetch(&d->vmmq_pending, pending, __ATOMIC_SEQ_CST);
+        return;
+    }
     /* A kick that raced with a reset is dropped: the queue is gone with the activation. */
     pending &= d->vmmq_mask;
     for (unsigned int q = 0; pending && q < 64; q++) {
@@ -148,7 +153,9 @@ void vudq_notify(void *opaque, unsigned int q)
     int fd = -1;
 
     vud_lock(d);
-    if (q < 64 && (d->vmmq_mask >> q & 1)) {
+    if (q < 64 && (d->vmmq_mask >> q & 1) && d->vmmq_stopped) {
+        __atomic_or_fetch(&d->vmmq_pending, 1ULL << q, __ATOMIC_SEQ_CST);
+    } else if (q < 64 && (d->vmmq_mask >> q & 1)) {
         if (d->type->ops->kick)
             d->type->ops->kick(d, q);
     } else if (d->act_queues && q < d->act_nqueues) {
@@ -182,6 +189,18 @@ int vhost_user_dev_config_update(struct vhost_user_dev *d, uint32_t offset, cons
         return -EINVAL;
     memcpy(d->config + offset, data, len);
     return notify ? virtio_mmio_config_changed(d->mmio) : 0;
+}
+
+void vhost_user_dev_log_write(struct vhost_user_dev *d, uint64_t gpa, uint64_t len)
+{
+    uint64_t first = gpa / 4096, last;
+
+    if (!d->vmm_log || len == 0 || gpa + len < gpa)
+        return;
+    last = (gpa + len - 1) / 4096;
+    /* vhost-user.md §10.1: bit = page, LSB first; the back-end sets bits atomically too. */
+    for (uint64_t pg = first; pg <= last && pg / 8 < d->vmm_log_bytes; pg++)
+        __atomic_or_fetch(&d->vmm_log[pg / 8], (uint8_t)(1u << (pg % 8)), __ATOMIC_RELAXED);
 }
 
 int vhost_user_dev_signal_queue(struct vhost_user_dev *d, unsigned int q)

@@ -40,7 +40,19 @@ struct vhost_user_kind_ops {
     void (*kick)(struct vhost_user_dev *d, unsigned int q);
     /* An incoming migration finished and the guest runs again here (net: announce it). */
     MUST_CHECK int (*migration_done)(struct vhost_user_dev *d);
+    /*
+     * Migration of the VMM-side state (both optional). save_state: vCPUs paused and the
+     * VMM-served queues stopped; writes at most cap bytes of plain data, returns the length.
+     * load_state (destination, before the device starts): checks the bytes like guest input,
+     * -EINVAL with the reason in why, and keeps them for the activation that follows.
+     */
+    size_t (*save_state)(struct vhost_user_dev *d, void *buf, size_t cap);
+    MUST_CHECK int (*load_state)(struct vhost_user_dev *d, const void *buf, size_t len, char *why,
+                                 size_t whylen);
 };
+
+/* The most a kind's save_state may write. */
+#define VHOST_USER_KIND_STATE_MAX 256u
 
 /* Services for the hooks (device lock held). */
 void *vhost_user_dev_priv(const struct vhost_user_dev *d);
@@ -51,6 +63,11 @@ struct vu_frontend *vhost_user_dev_frontend(struct vhost_user_dev *d);
  * notification follows (new ConfigGeneration; an interrupt once the driver runs). */
 MUST_CHECK int vhost_user_dev_config_update(struct vhost_user_dev *d, uint32_t offset,
                                             const void *data, uint32_t len, bool notify);
+/*
+ * The VMM wrote guest RAM [gpa, gpa + len) for a VMM-served queue: while a migration logs,
+ * the pages are marked dirty (KVM's dirty log sees only the guest's own writes).
+ */
+void vhost_user_dev_log_write(struct vhost_user_dev *d, uint64_t gpa, uint64_t len);
 /* Used-buffer notification for VMM-served queue q. */
 MUST_CHECK int vhost_user_dev_signal_queue(struct vhost_user_dev *d, unsigned int q);
 /* The guest broke a VMM-served queue: DEVICE_NEEDS_RESET; the back-end session stays. */

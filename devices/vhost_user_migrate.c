@@ -7,11 +7,13 @@
 #include "vhost_user_migrate.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vhost_user_dev_int.h"
+#include "vhost_user_kind.h"
 
 struct vumig {
     struct vhost_user_dev *d;
@@ -71,6 +73,10 @@ int vumig_log_start(struct vumig *m, uint64_t mem_end)
      * writes no guest memory, and logging starts with the features at activation. */
     if (ret == 0 && vumig_any_started(d))
         ret = vu_frontend_set_logging(d->fe, true);
+    if (ret == 0) {
+        d->vmm_log = m->log.bitmap;
+        d->vmm_log_bytes = m->log.size;
+    }
     vud_unlock(d);
     if (ret < 0) {
         log_err("%s: cannot turn the back-end's dirty log on: %s", d->name,
@@ -89,6 +95,8 @@ void vumig_log_stop(struct vumig *m)
     if (!m->logging)
         return;
     vud_lock(d);
+    d->vmm_log = NULL;
+    d->vmm_log_bytes = 0;
     if (vu_frontend_connected(d->fe) && vu_frontend_set_logging(d->fe, false) < 0)
         log_warn("%s: turning the back-end's dirty log off failed", d->name);
     vud_unlock(d);
@@ -112,6 +120,8 @@ int vumig_stop(struct vumig *m)
 
     memset(&m->st, 0, sizeof(m->st));
     vud_lock(d);
+    /* The queues the VMM serves stop too: what they write after the final sync would be lost. */
+    d->vmmq_stopped = true;
     for (unsigned int q = 0; q < d->num_queues && q < VIRTIO_MMIO_MAX_QUEUES; q++) {
         if (!vu_frontend_ring_started(d->fe, q))
             continue;
@@ -153,6 +163,14 @@ static int vumig_ring_cfg(struct vhost_user_dev *d, unsigned int q,
     return 0;
 }
 
+/* VMM-served queues run again and serve what the guest queued meanwhile (lock held). */
+static void vumig_serve_vmmq(struct vhost_user_dev *d)
+{
+    d->vmmq_stopped = false;
+    __atomic_or_fetch(&d->vmmq_pending, d->vmmq_mask, __ATOMIC_SEQ_CST);
+    vudq_service(d);
+}
+
 int vumig_restart(struct vumig *m)
 {
     struct vhost_user_dev *d = m->d;
@@ -176,6 +194,7 @@ int vumig_restart(struct vumig *m)
         vud_fail(d, "cannot restart the rings after a failed migration");
     else
         m->st.stopped = 0;
+    vumig_serve_vmmq(d);
     vud_unlock(d);
     return ret;
 }
@@ -208,6 +227,10 @@ int vumig_go(struct vumig *m)
     ret = virtio_mmio_resume(m->d->mmio, m->st.bases);
     if (ret < 0)
         return ret;
+    /* A control command the guest queued before the source stopped is served here. */
+    vud_lock(m->d);
+    vumig_serve_vmmq(m->d);
+    vud_unlock(m->d);
     /*
      * A completion the source's back-end signalled while draining at GET_VRING_BASE may
      * not have reached the saved interrupt state (KVM injects IOAPIC irqfds from a work
@@ -223,4 +246,39 @@ int vumig_go(struct vumig *m)
             log_warn("%s: ring %u: cannot signal the guest after migration", m->d->name, q);
     }
     return 0;
+}
+
+size_t vumig_save_kind(struct vumig *m, void *buf, size_t cap)
+{
+    const struct vhost_user_kind_ops *ops = m->d->type->ops;
+    size_t len = 0;
+
+    if (!ops || !ops->save_state)
+        return 0;
+    vud_lock(m->d);
+    len = ops->save_state(m->d, buf, cap);
+    vud_unlock(m->d);
+    return len <= cap ? len : 0;
+}
+
+bool vumig_has_kind_state(const struct vumig *m)
+{
+    const struct vhost_user_kind_ops *ops = m->d->type->ops;
+
+    return ops && ops->load_state;
+}
+
+int vumig_load_kind(struct vumig *m, const void *buf, size_t len, char *why, size_t whylen)
+{
+    const struct vhost_user_kind_ops *ops = m->d->type->ops;
+    int ret;
+
+    if (!ops || !ops->load_state) {
+        snprintf(why, whylen, "the stream carries VMM-side state for a kind that has none");
+        return -EINVAL;
+    }
+    vud_lock(m->d);
+    ret = ops->load_state(m->d, buf, len, why, whylen);
+    vud_unlock(m->d);
+    return ret;
 }

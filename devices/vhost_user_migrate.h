@@ -10,6 +10,7 @@
 #ifndef MINIVMM_VHOST_USER_MIGRATE_H
 #define MINIVMM_VHOST_USER_MIGRATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,18 @@ MUST_CHECK int vumig_stop(struct vumig *m);
 /* The migration failed: start the stopped rings again from their bases (and kick them). */
 MUST_CHECK int vumig_restart(struct vumig *m);
 void vumig_save(struct vumig *m, struct vumig_state *out);
+
+/*
+ * The kind's VMM-side state (net: config status, queue pairs in use, the control queue's
+ * position), at most VHOST_USER_KIND_STATE_MAX bytes; 0 for kinds without. Taken after
+ * vumig_stop (VMM-served queues wait while the rings are stopped).
+ */
+size_t vumig_save_kind(struct vumig *m, void *buf, size_t cap);
+/* Whether this device's kind expects such state (an older stream has none). */
+bool vumig_has_kind_state(const struct vumig *m);
+/* Destination, after vumig_load: -EINVAL with why when the bytes do not fit this device. */
+MUST_CHECK int vumig_load_kind(struct vumig *m, const void *buf, size_t len, char *why,
+                               size_t whylen);
 
 /* Destination: install the source's registers (nothing starts). -EINVAL with why. */
 MUST_CHECK int vumig_load(struct vumig *m, const struct vumig_state *in, char *why, size_t whylen);

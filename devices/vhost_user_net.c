@@ -219,20 +219,33 @@ static int vun_activate(struct vhost_user_dev *d, const struct virtio_activation
     int q = vun_ctrl_queue(n, act->features);
     int ret = 0;
 
+    unsigned int want = 1;
+
     n->acked = act->features;
     n->ctrl_running = false;
     /* Every started ring is enabled now (vu_frontend_start_ring). */
     n->active_pairs = virtio_has_feature(act->features, VIRTIO_NET_F_MQ) ? n->pairs : 1;
-    /* 5.1.6.5.5: multiqueue stays off until the driver sends VQ_PAIRS_SET. */
-    if (n->active_pairs > 1)
-        ret = vun_set_pairs(d, n, 1);
+    /* 5.1.6.5.5: multiqueue stays off until the driver sends VQ_PAIRS_SET; after a
+     * migration, the pairs the driver had chosen on the source. */
+    if (n->restore && n->saved.active_pairs && n->saved.active_pairs <= n->active_pairs)
+        want = n->saved.active_pairs;
+    if (n->active_pairs != want)
+        ret = vun_set_pairs(d, n, want);
     if (ret == 0 && q >= 0 && (unsigned int)q < act->nqueues && act->queues[q].ready) {
         ret = virtq_init(&n->ctrl, act->gmem, &act->queues[q], act->features);
         if (ret < 0)
             log_err("%s: control queue %d unusable: %s", n->name, q, strerror(-ret));
         n->ctrl_q = (unsigned int)q;
+        n->ctrl_used_gpa = act->queues[q].device;
+        n->ctrl_used_len = virtq_used_bytes(n->ctrl.size, n->ctrl.event_idx);
         n->ctrl_running = ret == 0;
     }
+    if (ret == 0 && n->restore) {
+        ret = vun_restore(d, n);
+        if (ret < 0)
+            log_err("%s: the source's control queue position does not fit the ring", n->name);
+    }
+    n->restore = false;
     return ret;
 }
 
@@ -243,6 +256,7 @@ static void vun_reset(struct vhost_user_dev *d)
     n->acked = 0;
     n->active_pairs = 0;
     n->ctrl_running = false;
+    n->restore = false;
     n->status &= (uint16_t)~VIRTIO_NET_S_ANNOUNCE;
     if (vun_put_status(d, n, false) < 0)
         log_warn("%s: cannot clear the announce status", n->name);
@@ -263,13 +277,15 @@ static int vun_migration_done(struct vhost_user_dev *d)
     if (virtio_has_feature(n->acked, VIRTIO_NET_F_GUEST_ANNOUNCE)) {
         log_info("%s: asking the guest to announce itself (VIRTIO_NET_S_ANNOUNCE)", n->name);
         n->status |= VIRTIO_NET_S_ANNOUNCE;
+        n->announce_requested++;
         return vun_put_status(d, n, true);
     }
     if (vu_frontend_connected(fe) && vu_frontend_has_protocol_feature(fe, VU_PF_RARP)) {
         ret = vu_frontend_send_rarp(fe, n->mac);
         if (ret < 0 && !vu_frontend_connected(fe))
             vhost_user_dev_backend_failed(d, "SEND_RARP: %s", strerror(-ret));
-        else if (ret == 0)
+        n->rarp_sent += ret == 0;
+        if (ret == 0)
             log_info("%s: SEND_RARP: the back-end at %s announces %02x:%02x:%02x:%02x:%02x:%02x",
                      n->name, spec->socket, n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
                      n->mac[5]);
@@ -290,6 +306,8 @@ static const struct vhost_user_kind_ops vun_ops = {
     .reset = vun_reset,
     .kick = vunc_kick,
     .migration_done = vun_migration_done,
+    .save_state = vun_save_state,
+    .load_state = vun_load_state,
 };
 
 const struct vhost_user_type vhost_user_net_type = {

@@ -57,4 +57,17 @@
 
 extern const struct vhost_user_type vhost_user_net_type;
 
+/* A net device's VMM-side figures (the control socket's stats). */
+struct vhost_user_net_stats {
+    uint16_t status;             /* VIRTIO_NET_S_* as the guest reads it */
+    unsigned int active_pairs;   /* 0 when the driver has not started the device */
+    uint64_t ctrl_cmds;          /* control queue commands served */
+    uint64_t announce_requested; /* after migrations: VIRTIO_NET_S_ANNOUNCE raised */
+    uint64_t announce_acked;     /* ... and the guest's ANNOUNCE_ACK */
+    uint64_t rarp_sent;          /* ... or SEND_RARP accepted by the back-end */
+};
+
+/* -ENODEV when d is not a vhost-user-net device. */
+MUST_CHECK int vhost_user_net_get_stats(struct vhost_user_dev *d, struct vhost_user_net_stats *out);
+
 #endif

@@ -48,6 +48,7 @@ static uint8_t vunc_announce(struct vhost_user_dev *d, struct vun *n, const stru
         c->cmd != VIRTIO_NET_CTRL_ANNOUNCE_ACK)
         return VIRTIO_NET_ERR;
     n->status &= (uint16_t)~VIRTIO_NET_S_ANNOUNCE;
+    n->announce_acked++;
     return vun_put_status(d, n, false) == 0 ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
 }
 
@@ -110,6 +111,7 @@ static bool vunc_one(struct vhost_user_dev *d, struct vun *n, uint16_t head)
         return false;
     }
     *(volatile uint8_t *)bufs[i].hva = vunc_exec(d, n, &c);
+    vhost_user_dev_log_write(d, bufs[i].gpa, 1);
     virtq_push(&n->ctrl, head, 1);
     n->ctrl_cmds++;
     return true;
@@ -140,6 +142,9 @@ void vunc_kick(struct vhost_user_dev *d, unsigned int q)
         }
         served++;
     }
+    /* The used ring (elements, idx, avail_event) is VMM-written guest memory. */
+    if (served)
+        vhost_user_dev_log_write(d, n->ctrl_used_gpa, n->ctrl_used_len);
     if (served && virtq_should_signal(&n->ctrl) && vhost_user_dev_signal_queue(d, q) < 0)
         log_warn("%s: cannot signal the control queue", n->name);
 }

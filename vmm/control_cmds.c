@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "migrate.h"
+#include "vhost_user_net.h"
 #include "vm.h"
+#include "vm_devices.h"
 #include "vmstate.h"
 
 typedef json_object *control_cmd_fn(struct vm *vm, json_object *args, char *err, size_t errlen);
@@ -32,6 +34,8 @@ static const char *control_run_state(struct vm *vm)
     if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
         return "ending";
     migrate_stats(vm, &ms);
+    if (ms.phase == MIGRATE_INCOMING)
+        return "incoming";
     if (ms.phase == MIGRATE_SETUP || ms.phase == MIGRATE_PRECOPY || ms.phase == MIGRATE_STOPCOPY)
         return ms.snapshot ? "snapshotting" : "migrating";
     return vmstate_paused(vm) ? "paused" : "running";
@@ -50,8 +54,22 @@ static json_object *cmd_status(struct vm *vm, json_object *args, char *err, size
     return r;
 }
 
+/* --incoming: no vCPU runs yet, so there is nothing to pause or resume. */
+static bool control_arriving(struct vm *vm, char *err, size_t errlen)
+{
+    struct migrate_stats ms;
+
+    migrate_stats(vm, &ms);
+    if (ms.phase != MIGRATE_INCOMING)
+        return false;
+    snprintf(err, errlen, "the VM is still arriving (--incoming)");
+    return true;
+}
+
 static json_object *cmd_pause(struct vm *vm, json_object *args, char *err, size_t errlen)
 {
+    if (control_arriving(vm, err, errlen))
+        return NULL;
     int ret = vmstate_user_pause(vm);
 
     if (ret < 0) {
@@ -63,10 +81,37 @@ static json_object *cmd_pause(struct vm *vm, json_object *args, char *err, size_
 
 static json_object *cmd_resume(struct vm *vm, json_object *args, char *err, size_t errlen)
 {
+    if (control_arriving(vm, err, errlen))
+        return NULL;
     vmstate_user_resume(vm);
     json_object *r = json_object_new_object();
     json_object_object_add(r, "paused", json_object_new_boolean(vmstate_paused(vm)));
     return r;
+}
+
+/* "net": one object per vhost-user-net device (announcements after migrations). */
+static void control_net_stats(struct vm *vm, json_object *r)
+{
+    json_object *net = json_object_new_array();
+
+    for (unsigned int i = 0; i < vm_devices_count(vm); i++) {
+        struct vhost_user_dev *d = vm_devices_get(vm, i);
+        struct vhost_user_net_stats ns;
+        json_object *o;
+
+        if (vhost_user_net_get_stats(d, &ns) < 0)
+            continue;
+        o = json_object_new_object();
+        add_str(o, "name", vhost_user_dev_name(d));
+        add_u64(o, "status", ns.status);
+        add_u64(o, "active_pairs", ns.active_pairs);
+        add_u64(o, "ctrl_commands", ns.ctrl_cmds);
+        add_u64(o, "announce_requested", ns.announce_requested);
+        add_u64(o, "announce_acked", ns.announce_acked);
+        add_u64(o, "rarp_sent", ns.rarp_sent);
+        json_object_array_add(net, o);
+    }
+    json_object_object_add(r, "net", net);
 }
 
 static json_object *cmd_stats(struct vm *vm, json_object *args, char *err, size_t errlen)
@@ -92,6 +137,7 @@ static json_object *cmd_stats(struct vm *vm, json_object *args, char *err, size_
     add_u64(r, "mmio_exits", total.mmio);
     json_object_object_add(r, "vcpus", cpus);
     add_u64(r, "memory", vm->gmem.ram_size);
+    control_net_stats(vm, r);
     return r;
 }
 
@@ -110,7 +156,17 @@ static json_object *control_migrate_reply(struct vm *vm)
     add_str(r, "status", migrate_phase_name(s.phase));
     if (s.phase == MIGRATE_NONE)
         return r;
-    add_str(r, "kind", s.snapshot ? "snapshot" : "migration");
+    add_str(r, "kind", s.incoming ? "incoming" : s.snapshot ? "snapshot" : "migration");
+    if (s.incoming) { /* the destination: what arrived so far */
+        add_str(r, "uri", s.uri);
+        if (s.error[0])
+            add_str(r, "error", s.error);
+        add_u64(r, "ram_pages", s.ram_pages);
+        add_u64(r, "bytes_received", s.bytes_received);
+        add_u64(r, "ram_sections_received", s.ram_sections_received);
+        add_u64(r, "total_ms", s.total_ms);
+        return r;
+    }
     add_str(r, "uri", s.uri);
     if (s.error[0])
         add_str(r, "error", s.error);

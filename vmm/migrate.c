@@ -20,12 +20,12 @@ static const char *const migrate_phase_names[] = {
     [MIGRATE_NONE] = "none",           [MIGRATE_SETUP] = "setup",
     [MIGRATE_PRECOPY] = "active",      [MIGRATE_STOPCOPY] = "stop-copy",
     [MIGRATE_COMPLETED] = "completed", [MIGRATE_FAILED] = "failed",
-    [MIGRATE_CANCELLED] = "cancelled",
+    [MIGRATE_CANCELLED] = "cancelled", [MIGRATE_INCOMING] = "incoming",
 };
 
 const char *migrate_phase_name(enum migrate_phase phase)
 {
-    return phase <= MIGRATE_CANCELLED ? migrate_phase_names[phase] : "unknown";
+    return phase <= MIGRATE_INCOMING ? migrate_phase_names[phase] : "unknown";
 }
 
 void migrate_set_phase(struct migrate *m, enum migrate_phase phase)
@@ -136,6 +136,7 @@ int migrate_start(struct vm *vm, const struct migrate_params *p, char *err, size
     m->vm = vm;
     m->p = *p;
     m->fd = -1;
+    m->lfd = -1;
     pthread_mutex_init(&m->lock, NULL);
     vm->state->migrate = m;
     m->finished = true; /* until the thread runs */
@@ -183,6 +184,8 @@ int migrate_cancel(struct vm *vm)
     pthread_mutex_lock(&m->lock);
     if (m->fd >= 0)
         shutdown(m->fd, SHUT_RDWR);
+    if (m->lfd >= 0) /* a destination waiting in accept */
+        shutdown(m->lfd, SHUT_RDWR);
     pthread_mutex_unlock(&m->lock);
     return 0;
 }

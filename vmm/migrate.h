@@ -9,6 +9,8 @@
  *   (rings restarted, dirty logging off) and the stats say why.
  * - On success a migration ends the source VM (exit status 0, reason "migrated to URI").
  * - The destination side (--incoming URI) runs before the vCPUs start: migrate_incoming().
+ *   It receives in a thread while the event loop serves the control socket: status says
+ *   "incoming", migrate-status counts what arrived, quit or migrate-cancel abort it.
  */
 #ifndef MINIVMM_MIGRATE_H
 #define MINIVMM_MIGRATE_H
@@ -46,6 +48,7 @@ enum migrate_phase {
     MIGRATE_COMPLETED, /* the destination runs the VM (or the snapshot is written) */
     MIGRATE_FAILED,    /* the guest runs on here; error says why */
     MIGRATE_CANCELLED, /* migrate-cancel; the guest runs on here */
+    MIGRATE_INCOMING,  /* destination: waiting for or receiving the VM */
 };
 
 struct migrate_stats {
@@ -65,6 +68,10 @@ struct migrate_stats {
     uint64_t expected_downtime_ms;
     uint64_t total_ms;    /* start to completion (or so far) */
     uint64_t downtime_ms; /* vCPU pause to the destination's go-ahead */
+    /* The destination's side (--incoming): the job is the arrival of this VM. */
+    bool incoming;
+    uint64_t bytes_received;
+    uint64_t ram_sections_received;
 };
 
 const char *migrate_phase_name(enum migrate_phase phase);

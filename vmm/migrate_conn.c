@@ -168,6 +168,36 @@ int mconn_open_out(const struct mconn_uri *u, char *err, size_t errlen)
     return -EINVAL;
 }
 
+int mconn_listen_in(const struct mconn_uri *u, char *err, size_t errlen)
+{
+    switch (u->kind) {
+    case MCONN_UNIX:
+        return mconn_unix(u, true, err, errlen);
+    case MCONN_TCP:
+        return mconn_tcp(u, true, err, errlen);
+    default:
+        snprintf(err, errlen, "only unix: and tcp: listen");
+        return -EINVAL;
+    }
+}
+
+int mconn_accept_in(int lfd, const struct mconn_uri *u, char *err, size_t errlen)
+{
+    int fd;
+
+    log_info("waiting for the migration on %s%s%s", u->kind == MCONN_UNIX ? u->path : u->host,
+             u->kind == MCONN_TCP ? ":" : "", u->kind == MCONN_TCP ? u->port : "");
+    do
+        fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        fd = mconn_fail(err, errlen, "accept on", u->kind == MCONN_UNIX ? u->path : u->host);
+    close(lfd);
+    if (u->kind == MCONN_UNIX)
+        unlink(u->path);
+    return fd;
+}
+
 int mconn_open_in(const struct mconn_uri *u, char *err, size_t errlen)
 {
     int lfd, fd;
@@ -178,28 +208,10 @@ int mconn_open_in(const struct mconn_uri *u, char *err, size_t errlen)
     case MCONN_FILE:
         fd = open(u->path, O_RDONLY | O_CLOEXEC);
         return fd < 0 ? mconn_fail(err, errlen, "cannot open", u->path) : fd;
-    case MCONN_UNIX:
-        lfd = mconn_unix(u, true, err, errlen);
-        break;
-    case MCONN_TCP:
-        lfd = mconn_tcp(u, true, err, errlen);
-        break;
     default:
-        return -EINVAL;
+        lfd = mconn_listen_in(u, err, errlen);
+        return lfd < 0 ? lfd : mconn_accept_in(lfd, u, err, errlen);
     }
-    if (lfd < 0)
-        return lfd;
-    log_info("waiting for the migration on %s%s%s%s", u->kind == MCONN_UNIX ? u->path : u->host,
-             u->kind == MCONN_TCP ? ":" : "", u->kind == MCONN_TCP ? u->port : "", "");
-    do
-        fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    while (fd < 0 && errno == EINTR);
-    if (fd < 0)
-        fd = mconn_fail(err, errlen, "accept on", u->kind == MCONN_UNIX ? u->path : u->host);
-    close(lfd);
-    if (u->kind == MCONN_UNIX)
-        unlink(u->path);
-    return fd;
 }
 
 static int mconn_io(int fd, void *buf, size_t len, bool writing)

@@ -26,6 +26,10 @@ MUST_CHECK int mconn_parse(const char *uri, struct mconn_uri *out, char *err, si
 int mconn_open_out(const struct mconn_uri *u, char *err, size_t errlen);
 /* Destination: listens and accepts one peer (or opens the file). Returns an fd or -errno. */
 int mconn_open_in(const struct mconn_uri *u, char *err, size_t errlen);
+/* The same in two steps (unix: and tcp: only), so that a wait in accept can be ended from
+ * another thread with shutdown() on the listening fd. accept closes lfd in any case. */
+int mconn_listen_in(const struct mconn_uri *u, char *err, size_t errlen);
+int mconn_accept_in(int lfd, const struct mconn_uri *u, char *err, size_t errlen);
 /* Send and receive timeouts on a socket (no-op on a file). */
 void mconn_set_timeout(int fd, int ms);
 

@@ -9,12 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vhost_user_kind.h"
 #include "vhost_user_migrate.h"
 #include "vm.h"
 #include "vm_devices.h"
 #include "vmstate.h"
 
-enum mdev_tag { MDEV_STATE = 1 };
+/*
+ * Records of a DEVICE section. MDEV_KIND (the kind's VMM-side state, e.g. the net control
+ * queue) came later: a stream without it is still read, the device then rebuilds that state
+ * from guest memory as before; an older reader skips the record it does not know.
+ */
+enum mdev_tag { MDEV_STATE = 1, MDEV_KIND = 2 };
 
 /* Builds the per-device objects on first use (the job thread or the incoming phase). */
 static int mdev_init(struct vm *vm)
@@ -114,19 +120,50 @@ void mdev_restart(struct vm *vm)
 int mdev_send(struct vm *vm, struct mstream *s)
 {
     struct vumig_state *st = malloc(sizeof(*st));
+    uint8_t kind[VHOST_USER_KIND_STATE_MAX];
     int ret = 0;
 
     if (!st)
         return -ENOMEM;
     for (unsigned int i = 0; ret == 0 && i < vm->state->nvumig; i++) {
         struct mstream_rec_buf b = {0};
+        size_t klen = vumig_save_kind(vm->state->vumig[i], kind, sizeof(kind));
         vumig_save(vm->state->vumig[i], st);
         mstream_rec_put(&b, MDEV_STATE, st, sizeof(*st));
+        if (klen)
+            mstream_rec_put(&b, MDEV_KIND, kind, (uint32_t)klen);
         struct iovec iov = {.iov_base = b.data, .iov_len = b.len};
         ret = b.err ? b.err : mstream_write_section(s, MSTREAM_DEVICE, i, &iov, 1);
         mstream_rec_free(&b);
     }
     free(st);
+    return ret;
+}
+
+/* The MDEV_KIND record, if any: absent from streams of older sources (then accepted). */
+static int mdev_load_kind(struct vm *vm, unsigned int index, const uint8_t *p, size_t len)
+{
+    struct vumig *m = vm->state->vumig[index];
+    const char *name = vhost_user_dev_name(vm_devices_get(vm, index));
+    const void *data;
+    size_t klen;
+    char why[160];
+    int ret = mstream_rec_get(p, len, MDEV_KIND, &data, &klen, 0);
+
+    if (ret == -ENOENT) {
+        if (vumig_has_kind_state(m))
+            log_warn("%s: the stream has no VMM-side state (an older source): the device "
+                     "rebuilds it from guest memory",
+                     name);
+        return 0;
+    }
+    if (ret < 0) {
+        log_err("%s: the stream's VMM-side state is malformed", name);
+        return -EPROTO;
+    }
+    ret = vumig_load_kind(m, data, klen, why, sizeof(why));
+    if (ret < 0)
+        log_err("%s: the source's VMM-side state does not fit: %s", name, why);
     return ret;
 }
 
@@ -157,6 +194,8 @@ int mdev_load(struct vm *vm, unsigned int index, const uint8_t *p, size_t len)
         log_err("%s: the source's device state does not fit: %s",
                 vhost_user_dev_name(vm_devices_get(vm, index)), why);
     free(st);
+    if (ret == 0)
+        ret = mdev_load_kind(vm, index, p, len);
     vm->state->devices_loaded += ret == 0;
     return ret;
 }

@@ -25,7 +25,8 @@ struct migrate {
 
     pthread_mutex_t lock; /* st and fd */
     struct migrate_stats st;
-    int fd; /* the connection while the job runs; -1 otherwise */
+    int fd;  /* the connection while the job runs; -1 otherwise */
+    int lfd; /* destination: the listening socket while it waits in accept; -1 otherwise */
     uint64_t start_ns;
     bool finished; /* the thread is done: st is final */
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The control socket (--api-socket) and minivmm-ctl: status, pause (the guest really stops
 # making progress), resume, stats, errors that keep the connection, a client that never
-# reads, and quit. Guest: the test firmware's dirty-page loop.
+# reads, and quit. Guest: the test firmware's dirty-page loop. Then a destination
+# (--incoming) answers while the VM arrives: status "incoming", migrate-status counting what
+# arrived, pause refused, and quit aborts it (non-zero exit) while the source keeps the VM.
 . "$(dirname "$0")/lib.sh"
 need_kvm
 . "$(dirname "$0")/migrate_lib.sh"
@@ -63,4 +65,48 @@ wait_exit a 20
 check "minivmm exits 0 after quit (status $EXIT_STATUS)" [ "$EXIT_STATUS" = 0 ]
 check "the guest never lost a page" no_page_lost a
 check "the socket file is removed" [ ! -e "$WORK/a.sock" ]
+
+# --- a destination's control socket while the VM arrives -----------------------------------
+start_vm w --kernel "$FW" --memory 64M --incoming "unix:$WORK/w.mig"
+check "a waiting destination has its control socket" wait_socket w 20
+st=$(ctl w status)
+check "a waiting destination's status says incoming ($st)" [ "$(json_field state <<<"$st")" = incoming ]
+st=$(ctl w migrate-status)
+check "its migrate-status says incoming, nothing received ($st)" \
+    python3 -c 'import json,sys; s=json.loads(sys.argv[1]); assert s["status"]=="incoming" and s["kind"]=="incoming" and s["bytes_received"]==0' "$st"
+check "pause is refused while the VM arrives" bash -c "! '$MINIVMM_CTL' --api-socket '$WORK/w.sock' pause"
+check "quit a waiting destination" ctl w quit
+wait_exit w 20
+check "a destination quit while waiting exits non-zero (status $EXIT_STATUS)" [ "$EXIT_STATUS" != 0 -a "$EXIT_STATUS" != 124 ]
+check "... and says why" log_has "$WORK/w.log" "quit (control socket)"
+
+# Mid-stream: the source pre-copies without end (downtime 0), the destination counts bytes.
+DIRTY_MEM=128M start_dirty_vm s
+check "the source runs" wait_pass s 16 60
+start_vm r --kernel "$FW" --memory 128M --incoming "unix:$WORK/r.mig"
+wait_for "$WORK/r.log" "waiting for the migration" 30
+ctl s migrate "unix:$WORK/r.mig" --detach --downtime-ms 0 --max-rounds 100000 >/dev/null
+got=0
+for _ in $(seq 1 $(($(tmo 60) * 10))); do
+    got=$(ctl r migrate-status | json_field bytes_received)
+    [ "${got:-0}" -gt 1048576 ] 2>/dev/null && break
+    sleep 0.1
+done
+check "the receiving destination counts what arrived ($got bytes)" [ "${got:-0}" -gt 1048576 ]
+st=$(ctl r status)
+check "the receiving destination's status says incoming ($st)" [ "$(json_field state <<<"$st")" = incoming ]
+check "quit the receiving destination" ctl r quit
+wait_exit r 30
+check "it exits non-zero (status $EXIT_STATUS)" [ "$EXIT_STATUS" != 0 -a "$EXIT_STATUS" != 124 ]
+for _ in $(seq 1 200); do
+    [ "$(ctl s migrate-status | json_field status)" = failed ] && break
+    sleep 0.1
+done
+st=$(ctl s migrate-status)
+check "the source's migration failed ($(json_field error <<<"$st"))" [ "$(json_field status <<<"$st")" = failed ]
+p=$(dirty_pass s)
+check "the source keeps running its guest, no page lost" wait_pass s $((p + 32)) 60
+check "quit the source" ctl s quit
+wait_exit s 20
+check "the source exits 0" [ "$EXIT_STATUS" = 0 ]
 finish

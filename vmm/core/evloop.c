@@ -95,3 +95,8 @@ void evloop_stop(struct evloop *loop)
     if (write(loop->wake_fd, &one, sizeof(one)) < 0)
         return;
 }
+
+void evloop_rearm(struct evloop *loop)
+{
+    __atomic_store_n(&loop->stopping, 0, __ATOMIC_RELEASE);
+}

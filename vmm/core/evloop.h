@@ -33,5 +33,8 @@ int evloop_del(struct evloop *loop, struct ev_handler *h);
 int evloop_run(struct evloop *loop);
 /* Safe from any thread and from signal handlers. */
 void evloop_stop(struct evloop *loop);
+/* After evloop_run returned: clears the stop so that the loop can run again (the owner
+ * runs it in phases, e.g. while a migration arrives and then while the VM runs). */
+void evloop_rearm(struct evloop *loop);
 
 #endif
