@@ -8,7 +8,7 @@
 #include "fw_errno.h"
 #include "lib.h"
 #include "machine.h"
-#include "pvh.h"
+#include "pvh_abi.h"
 
 /* The node being walked, at depth 1 (children of the root). */
 struct dt_node {
@@ -120,22 +120,22 @@ int machine_from_dtb(struct machine *m, const void *blob, uint64_t max)
     return 0;
 }
 
-static const struct pvh_module *dtb_module(const struct pvh_start_info *si)
+static const struct hvm_modlist_entry *dtb_module(const struct hvm_start_info *si)
 {
-    const struct pvh_module *mods = (const struct pvh_module *)(uintptr_t)si->modlist_paddr;
+    const struct hvm_modlist_entry *mods = (const struct hvm_modlist_entry *)(uintptr_t)si->modlist_paddr;
 
     for (uint32_t i = 0; si->modlist_paddr && i < si->nr_modules && i < 8; i++) {
         const char *name = (const char *)(uintptr_t)mods[i].cmdline_paddr;
-        if (name && strcmp(name, PVH_DTB_MODULE) == 0)
+        if (name && strcmp(name, PVH_DTB_MODULE_CMDLINE) == 0)
             return &mods[i];
     }
     return NULL;
 }
 
 /* No device tree: RAM from the PVH memory map, devices from the command line. */
-static void machine_from_pvh(struct machine *m, const struct pvh_start_info *si)
+static void machine_from_pvh(struct machine *m, const struct hvm_start_info *si)
 {
-    const struct pvh_memmap_entry *e = (const struct pvh_memmap_entry *)(uintptr_t)si->memmap_paddr;
+    const struct hvm_memmap_table_entry *e = (const struct hvm_memmap_table_entry *)(uintptr_t)si->memmap_paddr;
     struct args_virtio_mmio d;
 
     memset(m, 0, sizeof(*m));
@@ -152,8 +152,8 @@ static void machine_from_pvh(struct machine *m, const struct pvh_start_info *si)
 
 int machine_discover(struct machine *m, uint64_t start_info)
 {
-    const struct pvh_start_info *si = (const struct pvh_start_info *)(uintptr_t)start_info;
-    const struct pvh_module *dtb;
+    const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
+    const struct hvm_modlist_entry *dtb;
 
     if (!si || si->magic != PVH_START_MAGIC)
         return -EINVAL;

@@ -13,7 +13,7 @@
 #include "dtb.h"
 #include "layout.h"
 #include "machine.h"
-#include "pvh.h"
+#include "pvh_abi.h"
 
 static const struct dtb_range ram[] = {
     {0, LAYOUT_MMIO_HOLE_START},
@@ -79,11 +79,11 @@ Test(fw_machine, finds_the_tree_through_the_pvh_module_list)
 {
     size_t size;
     uint8_t *blob = build(&size);
-    struct pvh_module mods[2] = {
+    struct hvm_modlist_entry mods[2] = {
         {.paddr = 0x1234, .size = 10}, /* an initrd: no name */
         {.paddr = (uintptr_t)blob, .size = size, .cmdline_paddr = (uintptr_t) "dtb"},
     };
-    struct pvh_start_info si = {
+    struct hvm_start_info si = {
         .magic = PVH_START_MAGIC,
         .version = 1,
         .nr_modules = 2,
@@ -99,12 +99,12 @@ Test(fw_machine, finds_the_tree_through_the_pvh_module_list)
 
 Test(fw_machine, without_a_tree_uses_memmap_and_cmdline)
 {
-    struct pvh_memmap_entry map[3] = {
+    struct hvm_memmap_table_entry map[3] = {
         {0, 0x9fc00, PVH_MEMMAP_RAM, 0},
         {0x9fc00, 0x400, 2, 0},
         {0x100000, 0x3f00000, PVH_MEMMAP_RAM, 0},
     };
-    struct pvh_start_info si = {
+    struct hvm_start_info si = {
         .magic = PVH_START_MAGIC,
         .version = 1,
         .cmdline_paddr = (uintptr_t) "test=blk virtio_mmio.device=512@0xfeb00e00:12",

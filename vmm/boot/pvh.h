@@ -16,42 +16,9 @@
 
 #include "e820.h"
 #include "gmem.h"
+#include "pvh_abi.h"
 
-#define PVH_START_MAGIC        0x336ec578
-#define PVH_START_VERSION      1
-#define PVH_MAX_MODULES        2
-#define PVH_DTB_MODULE_CMDLINE "dtb"
-
-struct hvm_start_info {
-    uint32_t magic;
-    uint32_t version;
-    uint32_t flags;
-    uint32_t nr_modules;
-    uint64_t modlist_paddr;
-    uint64_t cmdline_paddr;
-    uint64_t rsdp_paddr;   /* 0: no ACPI */
-    uint64_t memmap_paddr; /* version 1 */
-    uint32_t memmap_entries;
-    uint32_t reserved;
-};
-
-struct hvm_modlist_entry {
-    uint64_t paddr;
-    uint64_t size;
-    uint64_t cmdline_paddr;
-    uint64_t reserved;
-};
-
-struct hvm_memmap_table_entry {
-    uint64_t addr;
-    uint64_t size;
-    uint32_t type; /* E820 types */
-    uint32_t reserved;
-};
-
-_Static_assert(sizeof(struct hvm_start_info) == 56, "hvm_start_info v1 is 56 bytes");
-_Static_assert(sizeof(struct hvm_modlist_entry) == 32, "hvm_modlist_entry is 32 bytes");
-_Static_assert(sizeof(struct hvm_memmap_table_entry) == 24, "hvm_memmap_table_entry is 24 bytes");
+#define PVH_MAX_MODULES 2 /* initrd and device tree */
 
 struct pvh_params {
     const char *cmdline;  /* final command line; "" for none */
