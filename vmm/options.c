@@ -191,8 +191,10 @@ static int opt_boot_entry(struct options *o, const char *name, const char *val, 
         o->boot_entry = OPTIONS_BOOT_ENTRY_PVH32;
     else if (!strcmp(val, "pvh64"))
         o->boot_entry = OPTIONS_BOOT_ENTRY_PVH64;
+    else if (!strcmp(val, "linux64"))
+        o->boot_entry = OPTIONS_BOOT_ENTRY_LINUX64;
     else
-        return opt_bad(err, errlen, name, val, "expected auto, pvh32 or pvh64");
+        return opt_bad(err, errlen, name, val, "expected auto, pvh32, pvh64 or linux64");
     return 0;
 }
 
@@ -303,7 +305,7 @@ static const struct opt opt_table[] = {
     {"memory", "SIZE[,hugepages=on|off]", opt_memory},
     {"cpus", "N", opt_cpus},
     {"cpu-model", "host|baseline|auto", opt_cpu_model},
-    {"boot-entry", "auto|pvh32|pvh64", opt_boot_entry},
+    {"boot-entry", "auto|pvh32|pvh64|linux64", opt_boot_entry},
     {"serial", "stdio|file:PATH|none", opt_serial},
     {"device", "SPEC", opt_device},
     {"trace", "SPEC", opt_trace},
@@ -415,10 +417,13 @@ void options_usage(FILE *f)
           "  --cpus N                  virtual CPUs, 1..64 (default 1)\n"
           "  --cpu-model MODEL         host, baseline or auto (default auto: baseline on PVM\n"
           "                            hosts, host otherwise)\n"
-          "  --boot-entry ENTRY        auto, pvh32 or pvh64 (default auto: the image's own\n"
-          "                            entry); a PVH ELF is entered at its 32-bit PVH entry\n"
-          "                            (pvh32) or at its ELF entry in 64-bit mode (pvh64, e.g.\n"
-          "                            the test firmware); both refuse a bzImage\n"
+          "  --boot-entry ENTRY        auto, pvh32, pvh64 or linux64 (default auto); a PVH ELF\n"
+          "                            is entered at its 32-bit PVH entry (pvh32, auto) or at\n"
+          "                            its ELF entry in 64-bit mode (pvh64, e.g. the test\n"
+          "                            firmware); a bzImage with an lz4 or uncompressed\n"
+          "                            payload is unpacked on the host and its vmlinux entered\n"
+          "                            through PVH (auto), else at the bzImage's 64-bit entry,\n"
+          "                            its decompressor running in the guest (linux64)\n"
           "  --serial MODE             console UART: stdio, file:PATH or none (default stdio)\n"
           "  --device SPEC             add a device (repeatable)\n"
           "  --trace SPEC              trace a subsystem, e.g. vhost-user,file=PATH (repeatable)\n"

@@ -33,11 +33,12 @@ enum options_cpu_model {
     OPTIONS_CPU_BASELINE, /* features the PVM emulator handles */
 };
 
-/* How a PVH ELF is entered (bzImages have one entry: auto only). */
+/* How the kernel is entered. */
 enum options_boot_entry {
-    OPTIONS_BOOT_ENTRY_AUTO,  /* the image's normal entry: 32-bit PVH for an ELF */
-    OPTIONS_BOOT_ENTRY_PVH32, /* the PVH entry (XEN_ELFNOTE_PHYS32_ENTRY), paging off */
-    OPTIONS_BOOT_ENTRY_PVH64, /* the ELF e_entry in long mode (boot_config.pvh_entry64) */
+    OPTIONS_BOOT_ENTRY_AUTO,    /* ELF: 32-bit PVH; bzImage: its vmlinux unpacked, else linux64 */
+    OPTIONS_BOOT_ENTRY_PVH32,   /* the PVH entry (XEN_ELFNOTE_PHYS32_ENTRY), paging off */
+    OPTIONS_BOOT_ENTRY_PVH64,   /* the ELF e_entry in long mode (boot_config.pvh_entry64) */
+    OPTIONS_BOOT_ENTRY_LINUX64, /* a bzImage's 64-bit entry: the guest decompresses it */
 };
 
 enum options_serial {

@@ -139,6 +139,26 @@ static int vm_user_cmdline(const struct vm *vm, char *buf, size_t size)
     return 0;
 }
 
+/* --boot-entry pvh32/pvh64 name a PVH ELF's entries, linux64 a bzImage's. */
+static int vm_check_boot_entry(struct vm *vm, const struct boot_entry *entry)
+{
+    enum options_boot_entry want = vm->opts->boot_entry;
+
+    if (want == OPTIONS_BOOT_ENTRY_LINUX64 && entry->kind != BOOT_KIND_BZIMAGE) {
+        log_err("--boot-entry linux64: %s is not a bzImage (use auto)", vm->opts->kernel);
+        return -EINVAL;
+    }
+    if ((want == OPTIONS_BOOT_ENTRY_PVH32 || want == OPTIONS_BOOT_ENTRY_PVH64) &&
+        entry->kind != BOOT_KIND_PVH) {
+        log_err("--boot-entry %s: %s is a bzImage, which has no PVH entry (use auto)",
+                want == OPTIONS_BOOT_ENTRY_PVH64 ? "pvh64" : "pvh32", vm->opts->kernel);
+        return -EINVAL;
+    }
+    if (entry->unpacked)
+        log_debug("%s: vmlinux unpacked on the host, entered through PVH", vm->opts->kernel);
+    return 0;
+}
+
 /* Phase 2: kernel, initrd, command line, device tree, boot tables. */
 static int vm_load_image(struct vm *vm, struct boot_entry *entry)
 {
@@ -176,16 +196,10 @@ static int vm_load_image(struct vm *vm, struct boot_entry *entry)
         .dtb = dtb,
         .dtb_size = (size_t)dtb_len,
         .pvh_entry64 = vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_PVH64,
+        .bzimage_in_guest = vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_LINUX64,
     };
     ret = boot_load(&cfg, &vm->gmem, entry);
-    /* --boot-entry pvh32/pvh64 name PVH entries: a bzImage has neither. */
-    if (ret == 0 && vm->opts->boot_entry != OPTIONS_BOOT_ENTRY_AUTO &&
-        entry->kind != BOOT_KIND_PVH) {
-        log_err("--boot-entry %s: %s is a bzImage, which has no PVH entry (use auto)",
-                vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_PVH64 ? "pvh64" : "pvh32",
-                vm->opts->kernel);
-        ret = -EINVAL;
-    }
+    ret = ret < 0 ? ret : vm_check_boot_entry(vm, entry);
 out:
     free(user);
     free(cmdline);

@@ -338,14 +338,48 @@ Test(boot, real_bzimage)
         cr_assert_str_neq(getenv("CI") ? getenv("CI") : "", "true", "no guest bzImage in CI");
         cr_skip_test("no guest bzImage in ~/.cache/minivmm (guest/ not built yet)");
     }
-    struct boot_config cfg = {.kernel_path = path, .cmdline = "console=ttyS0", .ncpus = 1};
+    /* --boot-entry linux64: the bzImage's own 64-bit entry, its decompressor in the guest. */
+    struct boot_config cfg = {
+        .kernel_path = path, .cmdline = "console=ttyS0", .ncpus = 1, .bzimage_in_guest = true};
     fixture_gmem(&gm, 256 * MiB);
     cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
     cr_assert_eq(e.kind, BOOT_KIND_BZIMAGE);
+    cr_assert_not(e.unpacked);
+    cr_assert_eq(e.mode, BOOT_CPU_LONG64);
     cr_assert_eq(gmem_read(&gm, LAYOUT_ZERO_PAGE, &bp, sizeof(bp)), 0);
     cr_assert_geq(bp.hdr.version, 0x020c);
     cr_assert(bp.hdr.xloadflags & XLF_KERNEL_64);
     cr_assert_eq(e.rip, bp.hdr.code32_start + 0x200);
+    gmem_destroy(&gm);
+}
+
+/* The guest kernel's bzImage (lz4) unpacked on the host enters exactly where its vmlinux does. */
+Test(boot, real_bzimage_unpacked)
+{
+    const char *bz = real_kernel("bzImage");
+    char vmlinux[4096];
+    struct gmem gm;
+    struct boot_entry e, ev;
+    uint32_t magic;
+
+    if (!bz) {
+        cr_assert_str_neq(getenv("CI") ? getenv("CI") : "", "true", "no guest bzImage in CI");
+        cr_skip_test("no guest bzImage in ~/.cache/minivmm (guest/ not built yet)");
+    }
+    snprintf(vmlinux, sizeof(vmlinux), "%.*s/vmlinux", (int)(strrchr(bz, '/') - bz), bz);
+    struct boot_config cfg = {.kernel_path = bz, .cmdline = "console=ttyS0", .ncpus = 1};
+    fixture_gmem(&gm, 256 * MiB);
+    cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
+    cr_assert_eq(e.kind, BOOT_KIND_BZIMAGE);
+    cr_assert(e.unpacked, "the guest kernel's lz4 bzImage is unpacked on the host");
+    cr_assert_eq(e.mode, BOOT_CPU_PROT32);
+    cr_assert_eq(gmem_read(&gm, LAYOUT_ZERO_PAGE, &magic, sizeof(magic)), 0);
+    cr_assert_eq(magic, PVH_START_MAGIC, "hvm_start_info, not boot_params");
+    if (access(vmlinux, R_OK) == 0) {
+        cfg.kernel_path = vmlinux;
+        cr_assert_eq(boot_load(&cfg, &gm, &ev), 0);
+        cr_assert_eq(e.rip, ev.rip, "same PVH entry as the vmlinux of the same build");
+    }
     gmem_destroy(&gm);
 }
 

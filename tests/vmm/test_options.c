@@ -134,6 +134,8 @@ Test(options, remaining_enum_values)
     cr_assert_eq(opts.log_level, LOG_INFO);
     cr_assert_eq(PARSE("--kernel", "k", "--boot-entry", "pvh64", "--boot-entry", "auto"), 0);
     cr_assert_eq(opts.boot_entry, OPTIONS_BOOT_ENTRY_AUTO, "the last value wins");
+    cr_assert_eq(PARSE("--kernel", "k", "--boot-entry", "linux64"), 0);
+    cr_assert_eq(opts.boot_entry, OPTIONS_BOOT_ENTRY_LINUX64);
 }
 
 Test(options, memory_sizes)
@@ -231,11 +233,11 @@ Test(options, bad_enums)
     EXPECT_ERROR("--cpu-model 'foo': expected host, baseline or auto", "--kernel", "k",
                  "--cpu-model", "foo");
     EXPECT_ERROR("--log-level 'loud': expected error, warn, info or debug", "--log-level", "loud");
-    EXPECT_ERROR("--boot-entry 'pvh': expected auto, pvh32 or pvh64", "--kernel", "k",
+    EXPECT_ERROR("--boot-entry 'pvh': expected auto, pvh32, pvh64 or linux64", "--kernel", "k",
                  "--boot-entry", "pvh");
-    EXPECT_ERROR("--boot-entry 'PVH64': expected auto, pvh32 or pvh64", "--boot-entry=PVH64");
-    EXPECT_ERROR("--boot-entry '': expected auto, pvh32 or pvh64", "--boot-entry=");
-    EXPECT_ERROR("--boot-entry needs a value: --boot-entry auto|pvh32|pvh64", "--kernel", "k",
+    EXPECT_ERROR("--boot-entry 'PVH64': expected auto, pvh32, pvh64 or linux64", "--boot-entry=PVH64");
+    EXPECT_ERROR("--boot-entry '': expected auto, pvh32, pvh64 or linux64", "--boot-entry=");
+    EXPECT_ERROR("--boot-entry needs a value: --boot-entry auto|pvh32|pvh64|linux64", "--kernel", "k",
                  "--boot-entry");
 }
 

@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bzimage.h"
+#include "bzpayload.h"
 #include "cpumode.h"
 #include "e820.h"
 #include "elfload.h"
@@ -145,6 +147,43 @@ static int boot_pvh(const struct boot_config *cfg, struct gmem *gm, const struct
     return 0;
 }
 
+/*
+ * A bzImage whose payload the host can unpack (lz4 or uncompressed) and whose vmlinux has
+ * a PVH note boots as that vmlinux would: no decompressor runs in the guest. Returns 1
+ * when that is not possible (the caller then enters the bzImage itself), -errno when the
+ * image is corrupt.
+ */
+static int boot_bzimage_unpacked(const struct boot_config *cfg, struct gmem *gm,
+                                 const struct boot_file *f, const struct e820_map *map,
+                                 struct boot_entry *out)
+{
+    struct bzimage bz;
+    uint8_t *elf;
+    size_t len;
+    int ret = bzimage_parse(f->data, f->len, cfg->kernel_path, &bz);
+
+    if (ret < 0)
+        return ret;
+    ret = bzpayload_unpack(&bz, cfg->kernel_path, &elf, &len);
+    if (ret == -ENOTSUP) {
+        if (bz.hdr.payload_length)
+            log_info("%s: %s payload: the guest decompresses it", cfg->kernel_path,
+                     bzpayload_format(&bz));
+        return 1;
+    }
+    if (ret < 0)
+        return ret;
+    if (boot_detect(elf, len) == BOOT_KIND_PVH) {
+        ret = boot_pvh(cfg, gm, &(struct boot_file){elf, len}, map, out);
+        out->unpacked = ret == 0;
+    } else {
+        log_info("%s: its vmlinux has no PVH entry note: entering the bzImage", cfg->kernel_path);
+        ret = 1;
+    }
+    free(elf);
+    return ret;
+}
+
 int boot_load(const struct boot_config *cfg, struct gmem *gm, struct boot_entry *out)
 {
     struct boot_file f = {0};
@@ -166,7 +205,9 @@ int boot_load(const struct boot_config *cfg, struct gmem *gm, struct boot_entry 
     out->kind = boot_detect(f.data, f.len);
     switch (out->kind) {
     case BOOT_KIND_BZIMAGE:
-        ret = boot_bzimage(cfg, gm, &f, &map, out);
+        ret = cfg->bzimage_in_guest ? 1 : boot_bzimage_unpacked(cfg, gm, &f, &map, out);
+        if (ret > 0)
+            ret = boot_bzimage(cfg, gm, &f, &map, out);
         break;
     case BOOT_KIND_PVH:
         ret = boot_pvh(cfg, gm, &f, &map, out);

@@ -17,7 +17,7 @@
 
 enum boot_kind {
     BOOT_KIND_NONE,    /* neither: "not a kernel" */
-    BOOT_KIND_BZIMAGE, /* Linux bzImage, entered through the 64-bit boot protocol */
+    BOOT_KIND_BZIMAGE, /* Linux bzImage: its vmlinux through PVH, or the 64-bit boot protocol */
     BOOT_KIND_PVH,     /* ELF32/ELF64 with a Xen PVH entry note */
 };
 
@@ -34,6 +34,11 @@ struct boot_config {
      * the 32-bit PVH entry point. For the test firmware, not for vmlinux.
      */
     bool pvh_entry64;
+    /*
+     * bzImages only: enter through the 64-bit boot protocol and let the image's own
+     * decompressor run in the guest, even when the host could unpack its vmlinux.
+     */
+    bool bzimage_in_guest;
 };
 
 enum boot_cpu_mode {
@@ -50,6 +55,7 @@ struct boot_entry {
     uint64_t rbx; /* PVH: hvm_start_info */
     uint64_t rdi;
     uint64_t rsp;
+    bool unpacked; /* a bzImage whose vmlinux the host unpacked, entered through PVH */
 };
 
 /* What img looks like: bzImage, ELF carrying a PVH note, or neither. */

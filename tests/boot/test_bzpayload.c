@@ -1,0 +1,193 @@
+/*
+ * Unit tests for vmm/boot/bzpayload.c: synthetic bzImages whose payload is an ELF, lz4
+ * legacy frames (made here with liblz4, as the kernel build makes them with lz4 -l) or
+ * another compression; corrupt frames, lying sizes and misplaced payloads are refused.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bzimage.h"
+#include "bzpayload.h"
+#include "fixture.h"
+
+#define BLOCK (8u << 20)
+
+/* Payload bytes compressible but not trivially: a pattern with a slow drift. */
+static uint8_t *kernel_bytes(size_t len)
+{
+    uint8_t *b = malloc(len);
+
+    cr_assert(b);
+    for (size_t i = 0; i < len; i++)
+        b[i] = (uint8_t)((i % 251) ^ (i >> 13));
+    memcpy(b, "\x7f" "ELF", 4);
+    return b;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* lz4 -l: magic, then [le32 size][block] per 8 MiB, then the kernel build's size_append. */
+static uint8_t *lz4_legacy(const uint8_t *src, size_t len, size_t *out_len)
+{
+    size_t cap = 8 + len + len / 200 + 64 * (len / BLOCK + 1), pos = 4;
+    uint8_t *out = malloc(cap);
+
+    cr_assert(out);
+    put_le32(out, 0x184c2102);
+    for (size_t done = 0; done < len;) {
+        size_t n = len - done < BLOCK ? len - done : BLOCK;
+        int c = LZ4_compress_default((const char *)src + done, (char *)out + pos + 4, (int)n,
+                                     (int)(cap - pos - 8));
+        cr_assert_gt(c, 0);
+        put_le32(out + pos, (uint32_t)c);
+        pos += 4 + (size_t)c;
+        done += n;
+    }
+    put_le32(out + pos, (uint32_t)len);
+    *out_len = pos + 4;
+    return out;
+}
+
+/* A bzImage whose protected-mode kernel is `pad` bytes then the payload. */
+static uint8_t *bz_with_payload(const uint8_t *payload, size_t len, size_t pad,
+                                struct bzimage *bz, size_t *img_len)
+{
+    struct fixture_bz o = fixture_bz_default();
+    size_t setup = ((size_t)(o.setup_sects ? o.setup_sects : 4) + 1) * 512;
+    uint8_t *img;
+
+    o.syssize = (uint32_t)((pad + len + 15) / 16);
+    img = fixture_bz_build(&o, img_len, 0);
+    memcpy(img + setup + pad, payload, len);
+    put_le32(img + 0x248, (uint32_t)pad);
+    put_le32(img + 0x24c, (uint32_t)len);
+    cr_assert_eq(bzimage_parse(img, *img_len, "test.bz", bz), 0);
+    return img;
+}
+
+static void unpack_round_trip(size_t len)
+{
+    uint8_t *kernel = kernel_bytes(len), *out = NULL;
+    size_t zlen, img_len, out_len = 0;
+    uint8_t *z = lz4_legacy(kernel, len, &zlen);
+    struct bzimage bz;
+    uint8_t *img = bz_with_payload(z, zlen, 0x100, &bz, &img_len);
+
+    cr_assert_str_eq(bzpayload_format(&bz), "lz4");
+    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), 0);
+    cr_assert_eq(out_len, len);
+    cr_assert_eq(memcmp(out, kernel, len), 0);
+    free(out);
+    free(img);
+    free(z);
+    free(kernel);
+}
+
+Test(bzpayload, lz4_one_frame)
+{
+    unpack_round_trip(300 * 1024);
+}
+
+Test(bzpayload, lz4_several_frames)
+{
+    unpack_round_trip(BLOCK * 2 + 12345);
+}
+
+Test(bzpayload, uncompressed_elf_is_copied)
+{
+    uint8_t *kernel = kernel_bytes(4096), *out = NULL;
+    size_t img_len, out_len = 0;
+    struct bzimage bz;
+    uint8_t *img = bz_with_payload(kernel, 4096, 0, &bz, &img_len);
+
+    cr_assert_str_eq(bzpayload_format(&bz), "ELF (uncompressed)");
+    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), 0);
+    cr_assert_eq(out_len, 4096);
+    cr_assert_eq(memcmp(out, kernel, 4096), 0);
+    free(out);
+    free(img);
+    free(kernel);
+}
+
+/* Another compression, or no payload in the header: the guest's decompressor must do it. */
+Test(bzpayload, other_formats_are_left_to_the_guest)
+{
+    static const uint8_t gz[16] = {0x1f, 0x8b, 8, 0};
+    static const uint8_t xz[16] = {0xfd, '7', 'z', 'X', 'Z', 0};
+    struct bzimage bz;
+    uint8_t *out;
+    size_t img_len, out_len;
+    uint8_t *img = bz_with_payload(gz, sizeof(gz), 0, &bz, &img_len);
+
+    cr_assert_str_eq(bzpayload_format(&bz), "gzip");
+    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -ENOTSUP);
+    free(img);
+    img = bz_with_payload(xz, sizeof(xz), 0, &bz, &img_len);
+    cr_assert_str_eq(bzpayload_format(&bz), "xz");
+    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -ENOTSUP);
+    bz.hdr.payload_length = 0;
+    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -ENOTSUP);
+    free(img);
+}
+
+static void expect_corrupt(uint8_t *z, size_t zlen, const char *why)
+{
+    struct bzimage bz;
+    uint8_t *out = (uint8_t *)1;
+    size_t img_len, out_len = 1;
+    uint8_t *img = bz_with_payload(z, zlen, 0, &bz, &img_len);
+
+    fixture_capture_begin();
+    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -EINVAL, "%s", why);
+    cr_assert(strstr(fixture_capture_end(), "test.bz:"), "the error names the image");
+    cr_assert_null(out);
+    cr_assert_eq(out_len, 0);
+    free(img);
+}
+
+Test(bzpayload, corrupt_lz4_is_refused)
+{
+    size_t len = 100000, zlen;
+    uint8_t *kernel = kernel_bytes(len);
+    uint8_t *z = lz4_legacy(kernel, len, &zlen);
+
+    put_le32(z + zlen - 4, (uint32_t)len + 1);
+    expect_corrupt(z, zlen, "appended size larger than the data");
+    put_le32(z + zlen - 4, 0);
+    expect_corrupt(z, zlen, "appended size 0");
+    put_le32(z + zlen - 4, (uint32_t)len);
+    put_le32(z + 4, (uint32_t)zlen); /* frame longer than the payload */
+    expect_corrupt(z, zlen, "frame past the end");
+    free(z);
+    z = lz4_legacy(kernel, len, &zlen);
+    put_le32(z + 4, (uint32_t)(zlen - 12 - 10)); /* the block cut short by 10 bytes */
+    expect_corrupt(z, zlen, "block cut short");
+    put_le32(z + 4, (uint32_t)(zlen - 12));
+    memset(z + 8, 0, zlen - 12); /* zeros decode to fewer bytes than the appended size */
+    expect_corrupt(z, zlen, "zeroed block");
+    expect_corrupt(z, 9, "shorter than one frame");
+    free(z);
+    free(kernel);
+}
+
+Test(bzpayload, payload_outside_the_kernel_is_refused)
+{
+    uint8_t *kernel = kernel_bytes(4096), *out;
+    size_t img_len, out_len;
+    struct bzimage bz;
+    uint8_t *img = bz_with_payload(kernel, 4096, 0, &bz, &img_len);
+
+    bz.hdr.payload_offset = (uint32_t)bz.kernel_len - 100;
+    fixture_capture_begin();
+    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -EINVAL);
+    cr_assert(strstr(fixture_capture_end(), "outside the kernel"));
+    free(img);
+    free(kernel);
+}
