@@ -9,6 +9,7 @@
 #include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define LZ4_LEGACY_MAGIC 0x184c2102u
 #define LZ4_LEGACY_BLOCK (8u << 20) /* lz4 -l: every frame but the last holds 8 MiB */
@@ -57,6 +58,16 @@ const char *bzpayload_format(const struct bzimage *bz)
     return "unknown";
 }
 
+/* Faults a fresh buffer in with one call instead of one page fault per 4 KiB written. */
+static void bzpayload_populate(void *buf, size_t len)
+{
+    uintptr_t start = ((uintptr_t)buf + 4095) & ~(uintptr_t)4095;
+    uintptr_t end = ((uintptr_t)buf + len) & ~(uintptr_t)4095;
+
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+}
+
 static int bzpayload_corrupt(const char *name, const char *why)
 {
     log_err("%s: corrupt lz4 payload: %s", name, why);
@@ -83,6 +94,7 @@ static int bzpayload_lz4(const uint8_t *p, size_t len, const char *name, uint8_t
     buf = malloc(total);
     if (!buf)
         return -ENOMEM;
+    bzpayload_populate(buf, total);
     while (pos < end && done < total) {
         uint32_t n;
         size_t room = total - done < LZ4_LEGACY_BLOCK ? total - done : LZ4_LEGACY_BLOCK;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "layout.h"
 
@@ -211,6 +212,9 @@ static int elfload_load_segment(const struct elfload_image *elf, struct gmem *gm
                 s->paddr, s->memsz);
         return -ENOMEM;
     }
+    /* One call faults the whole segment in: thousands of page faults less than memcpy's. */
+    uintptr_t page = (uintptr_t)dst & ~(uintptr_t)4095;
+    (void)madvise((void *)page, (uintptr_t)dst + s->memsz - page, MADV_POPULATE_WRITE);
     memcpy(dst, elf->img + s->offset, s->filesz);
     memset(dst + s->filesz, 0, s->memsz - s->filesz);
     return 0;
