@@ -172,6 +172,7 @@ struct virtio_mmio *virtio_mmio_create(const struct virtio_mmio_params *p)
     t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;
+    t->ack_fd = -1; /* fd 0 is valid: calloc is not "none" */
     snprintf(t->name, sizeof(t->name), "%s", p->name ? p->name : "virtio-mmio");
     t->base = p->base;
     t->line.chip = p->irq;

@@ -49,6 +49,13 @@ struct virtio_mmio {
     bool acked_unknown; /* the driver set bits beyond 63 */
     struct vmmio_queue *queues;
     struct virtio_queue_config *act_queues; /* what activate() receives */
+    /*
+     * InterruptACK of the used-buffer bit alone, swallowed by KVM (an ioeventfd nobody
+     * reads) while the queues' calls are irqfds: that bit is reported anyway then, so
+     * the driver's acknowledgement needs no exit. Any other value still exits.
+     */
+    int ack_fd;
+    bool ack_wired;
 
     /*
      * Read and written without the lock (by the device from the event loop, or by

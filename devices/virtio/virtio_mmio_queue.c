@@ -12,6 +12,9 @@
 
 int vmmio_queue_create_fds(struct virtio_mmio *t)
 {
+    t->ack_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (t->ack_fd < 0)
+        return -errno;
     for (unsigned int i = 0; i < t->nqueues; i++) {
         struct vmmio_queue *q = &t->queues[i];
 
@@ -27,6 +30,9 @@ int vmmio_queue_create_fds(struct virtio_mmio *t)
 
 void vmmio_queue_close_fds(struct virtio_mmio *t)
 {
+    if (t->ack_fd >= 0)
+        close(t->ack_fd);
+    t->ack_fd = -1;
     for (unsigned int i = 0; i < t->nqueues; i++) {
         struct vmmio_queue *q = &t->queues[i];
 
@@ -238,25 +244,54 @@ static int vmmio_queue_wire_one(struct virtio_mmio *t, unsigned int i)
     return 0;
 }
 
+/* 4.2.2: InterruptACK is at base + 0x64; Linux acknowledges every interrupt there. */
+static int vmmio_queue_wire_ack(struct virtio_mmio *t)
+{
+    struct irq_chip *chip = t->line.chip;
+    bool any_irqfd = false;
+    int ret;
+
+    for (unsigned int i = 0; i < t->nqueues; i++)
+        any_irqfd |= t->queues[i].call_wired;
+    if (!chip->ioeventfd || !any_irqfd)
+        return 0;
+    ret = chip->ioeventfd(chip->opaque, t->ack_fd, t->base + VIRTIO_MMIO_INTERRUPT_ACK, 4,
+                          VIRTIO_MMIO_INT_VRING, true);
+    if (ret < 0) {
+        vmmio_log(t, LOG_ERROR, "ioeventfd InterruptACK: %s", strerror(-ret));
+        return ret;
+    }
+    t->ack_wired = true;
+    return 0;
+}
+
 int vmmio_queue_wire(struct virtio_mmio *t)
 {
-    for (unsigned int i = 0; i < t->nqueues; i++) {
-        int ret;
+    int ret = 0;
 
-        if (!t->queues[i].ready)
-            continue;
-        ret = vmmio_queue_wire_one(t, i);
-        if (ret < 0) {
-            vmmio_queue_unwire(t);
-            return ret;
-        }
+    for (unsigned int i = 0; i < t->nqueues && ret == 0; i++) {
+        if (t->queues[i].ready)
+            ret = vmmio_queue_wire_one(t, i);
     }
-    return 0;
+    if (ret == 0)
+        ret = vmmio_queue_wire_ack(t);
+    if (ret < 0)
+        vmmio_queue_unwire(t);
+    return ret;
 }
 
 void vmmio_queue_unwire(struct virtio_mmio *t)
 {
     struct irq_chip *chip = t->line.chip;
+
+    if (t->ack_wired) {
+        int ret = chip->ioeventfd(chip->opaque, t->ack_fd, t->base + VIRTIO_MMIO_INTERRUPT_ACK, 4,
+                                  VIRTIO_MMIO_INT_VRING, false);
+        if (ret < 0)
+            log_warn("%s: removing ioeventfd InterruptACK: %s", t->name, strerror(-ret));
+        t->ack_wired = false;
+        vmmio_queue_drain(t->ack_fd);
+    }
 
     for (unsigned int i = 0; i < t->nqueues; i++) {
         struct vmmio_queue *q = &t->queues[i];

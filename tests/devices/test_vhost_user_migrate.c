@@ -152,7 +152,8 @@ Test(vhost_user_migrate, a_second_device_resumes_from_the_saved_state)
     cr_expect_eq(b.fb.ring_base[0], 5);
     cr_expect_eq(b.fb.ring_base[1], 9);
     cr_expect_eq(b.fb.acked_features, DRV_FEATURES | VU_BIT(VU_F_PROTOCOL_FEATURES));
-    cr_expect_eq(b.irq.nioeventfds, 2, "kicks wired to the back-end");
+    cr_expect_eq(fake_irq_ioeventfds_at(&b.irq, VIRTIO_MMIO_QUEUE_NOTIFY), 2,
+                 "kicks wired to the back-end");
     /* The guest's next reset stops it like any running device. */
     vuh_wr(&b, VIRTIO_MMIO_STATUS, 0);
     cr_expect(!b.fb.ring_started[0] && !b.fb.ring_started[1]);

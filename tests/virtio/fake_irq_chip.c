@@ -77,3 +77,22 @@ void fake_irq_chip_init(struct fake_irq_chip *f, bool with_eventfds)
         f->chip.irqfd = fake_irq_irqfd;
     }
 }
+
+unsigned int fake_irq_ioeventfds_at(const struct fake_irq_chip *f, uint64_t reg)
+{
+    unsigned int n = 0;
+
+    for (unsigned int i = 0; i < f->nioeventfds; i++)
+        n += (f->ioeventfds[i].addr & 0xfff) == reg;
+    return n;
+}
+
+const struct fake_ioeventfd *fake_irq_ioeventfd_find(const struct fake_irq_chip *f, uint64_t reg,
+                                                     uint64_t datamatch)
+{
+    for (unsigned int i = 0; i < f->nioeventfds; i++) {
+        if ((f->ioeventfds[i].addr & 0xfff) == reg && f->ioeventfds[i].datamatch == datamatch)
+            return &f->ioeventfds[i];
+    }
+    return NULL;
+}

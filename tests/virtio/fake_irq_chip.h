@@ -42,5 +42,10 @@ struct fake_irq_chip {
 
 /* Fills in chip (ops pointing at the recorder). with_eventfds=false: a chip without them. */
 void fake_irq_chip_init(struct fake_irq_chip *f, bool with_eventfds);
+/* Assigned ioeventfds at a register of any virtio-mmio window (offset in the 4 KiB window). */
+unsigned int fake_irq_ioeventfds_at(const struct fake_irq_chip *f, uint64_t reg);
+/* The one at that register with that datamatch, or NULL. */
+const struct fake_ioeventfd *fake_irq_ioeventfd_find(const struct fake_irq_chip *f, uint64_t reg,
+                                                     uint64_t datamatch);
 
 #endif

@@ -269,7 +269,7 @@ Test(mmio_status, reset_and_reactivation)
 
     h_driver_ok();
     cr_assert_eq(h.dev.activations, 2);
-    cr_assert_eq(h.irq.nioeventfds, H_QUEUES);
+    cr_assert_eq(fake_irq_ioeventfds_at(&h.irq, VIRTIO_MMIO_QUEUE_NOTIFY), H_QUEUES);
     cr_assert_eq(h.irq.nirqfds, H_QUEUES);
     for (unsigned int q = 0; q < H_QUEUES; q++)
         cr_assert_eq(h.dev.act_queues[q].kick_fd, kick[q], "eventfds are kept for reuse");
@@ -286,6 +286,6 @@ Test(mmio_status, queue_only_partially_enabled)
     cr_assert_eq(h.dev.act_queues[0].kick_fd, -1);
     cr_assert(h.dev.act_queues[1].ready);
     cr_assert_eq(h.dev.act_queues[1].size, 64);
-    cr_assert_eq(h.irq.nioeventfds, 1);
-    cr_assert_eq(h.irq.ioeventfds[0].datamatch, 1);
+    cr_assert_eq(fake_irq_ioeventfds_at(&h.irq, VIRTIO_MMIO_QUEUE_NOTIFY), 1);
+    cr_assert_not_null(fake_irq_ioeventfd_find(&h.irq, VIRTIO_MMIO_QUEUE_NOTIFY, 1));
 }
