@@ -84,6 +84,19 @@ void mconn_set_timeout(int fd, int ms)
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
+/*
+ * Room for a few RAM runs in flight (the default is ~200 KiB): the sender checksums the next
+ * run while the receiver copies this one. Capped by net.core.[rw]mem_max; no-op on files.
+ */
+static int mconn_tune(int fd)
+{
+    int size = MCONN_SOCKET_BUF;
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    return fd;
+}
+
 static int mconn_fail(char *err, size_t errlen, const char *what, const char *arg)
 {
     int ret = -errno;
@@ -155,12 +168,14 @@ int mconn_open_out(const struct mconn_uri *u, char *err, size_t errlen)
 
     switch (u->kind) {
     case MCONN_UNIX:
-        return mconn_unix(u, false, err, errlen);
+        fd = mconn_unix(u, false, err, errlen);
+        return fd < 0 ? fd : mconn_tune(fd);
     case MCONN_TCP:
-        return mconn_tcp(u, false, err, errlen);
+        fd = mconn_tcp(u, false, err, errlen);
+        return fd < 0 ? fd : mconn_tune(fd);
     case MCONN_FD:
         fd = fcntl(u->fd, F_DUPFD_CLOEXEC, 3);
-        return fd < 0 ? mconn_fail(err, errlen, "dup of fd", "") : fd;
+        return fd < 0 ? mconn_fail(err, errlen, "dup of fd", "") : mconn_tune(fd);
     case MCONN_FILE:
         fd = open(u->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         return fd < 0 ? mconn_fail(err, errlen, "cannot create", u->path) : fd;
@@ -192,6 +207,8 @@ int mconn_accept_in(int lfd, const struct mconn_uri *u, char *err, size_t errlen
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         fd = mconn_fail(err, errlen, "accept on", u->kind == MCONN_UNIX ? u->path : u->host);
+    else
+        mconn_tune(fd);
     close(lfd);
     if (u->kind == MCONN_UNIX)
         unlink(u->path);
@@ -204,7 +221,7 @@ int mconn_open_in(const struct mconn_uri *u, char *err, size_t errlen)
 
     switch (u->kind) {
     case MCONN_FD:
-        return u->fd;
+        return mconn_tune(u->fd);
     case MCONN_FILE:
         fd = open(u->path, O_RDONLY | O_CLOEXEC);
         return fd < 0 ? mconn_fail(err, errlen, "cannot open", u->path) : fd;

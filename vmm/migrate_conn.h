@@ -12,6 +12,9 @@
 
 enum mconn_kind { MCONN_UNIX, MCONN_TCP, MCONN_FD, MCONN_FILE };
 
+/* Socket buffers asked for on a migration connection (both directions, both ends). */
+#define MCONN_SOCKET_BUF (4 << 20)
+
 struct mconn_uri {
     enum mconn_kind kind;
     char path[108]; /* unix, file */

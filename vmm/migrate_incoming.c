@@ -73,7 +73,7 @@ static int migrate_in_section(struct migrate_in *in, const struct mstream_sectio
         ret = mstate_check_config(vm, p, sec->length, in->why, sizeof(in->why));
         return ret < 0 ? mstream_fail(&in->s, ret, "%s", in->why) : 0;
     case MSTREAM_RAM:
-        ret = mram_receive(&vm->gmem, p, sec->length);
+        ret = mram_receive(&vm->gmem, &in->s, sec, p);
         in->pages += ret == 0 ? 1 : 0;
         migrate_in_progress(in);
         return ret < 0 ? mstream_fail(&in->s, ret, "a malformed RAM section") : 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #define MRAM_PAGE 4096u
 
@@ -161,84 +162,130 @@ uint64_t mram_dirty_count(const struct mram *r)
     return mram_bitmap_count(r->dirty, r->npages);
 }
 
-struct mram_batch {
-    uint32_t count;
-    uint32_t reserved;
-    uint64_t entry[MSTREAM_RAM_BATCH];
-    struct iovec iov[MSTREAM_RAM_BATCH + 1];
-    unsigned int niov;
+/* The run being gathered: contiguous dirty pages, all zero or all with data. */
+struct mram_run {
+    uint64_t gpa;
+    uint32_t npages;
+    bool zero;
+    uint8_t *hva;
 };
 
-static int mram_flush_batch(struct mstream *s, struct mram_batch *b)
+static int mram_flush_run(struct mram *r, struct mstream *s, struct mram_run *cur, bool skip_zero)
 {
-    if (b->count == 0)
+    uint32_t n = cur->npages;
+
+    cur->npages = 0;
+    if (n == 0)
         return 0;
-    b->iov[0] = (struct iovec){.iov_base = b, .iov_len = 8 + (size_t)b->count * 8};
-    int ret = mstream_write_section(s, MSTREAM_RAM, 0, b->iov, b->niov);
-    b->count = 0;
-    b->niov = 1;
+    if (!cur->zero) {
+        r->pages_sent += n;
+        return mstream_write_ram(s, cur->gpa / MRAM_PAGE, cur->hva, n);
+    }
+    r->zero_pages += n;
+    return skip_zero ? 0 : mstream_write_zero_run(s, cur->gpa / MRAM_PAGE, n);
+}
+
+/* Adds the dirty page at gpa to the run, sending the run first when it cannot grow. */
+static int mram_add_page(struct mram *r, struct mstream *s, struct mram_run *cur, uint64_t gpa,
+                         bool skip_zero)
+{
+    uint8_t *page = gmem_ptr(r->gmem, gpa, MRAM_PAGE);
+    bool zero;
+    int ret;
+
+    if (!page) /* a back-end's bit outside RAM: nothing to send */
+        return mram_flush_run(r, s, cur, skip_zero);
+    zero = mram_page_is_zero(page);
+    if (cur->npages && zero == cur->zero && gpa == cur->gpa + (uint64_t)cur->npages * MRAM_PAGE &&
+        page == cur->hva + (size_t)cur->npages * MRAM_PAGE &&
+        cur->npages < (zero ? MSTREAM_RAM_ZERO_MAX : MSTREAM_RAM_RUN_MAX)) {
+        cur->npages++;
+        return 0;
+    }
+    ret = mram_flush_run(r, s, cur, skip_zero);
+    *cur = (struct mram_run){.gpa = gpa, .npages = 1, .zero = zero, .hva = page};
     return ret;
 }
 
-_Static_assert(offsetof(struct mram_batch, entry) == 8, "RAM batch header is count, reserved");
+/*
+ * Pages in the memfd's holes were never written by anyone (guest or back-end) and read as
+ * zero, like the destination's fresh RAM: the first round skips them without reading them.
+ * (hugetlbfs reports no holes: nothing is skipped there.)
+ */
+static void mram_skip_holes(struct mram *r)
+{
+    const struct gmem *gm = r->gmem;
+
+    for (unsigned int i = 0; gm->fd >= 0 && i < gm->nregions; i++) {
+        const struct gmem_region *g = &gm->regions[i];
+        off_t off = (off_t)g->fd_offset, end = (off_t)(g->fd_offset + g->size);
+
+        while (off < end) {
+            off_t data = lseek(gm->fd, off, SEEK_DATA);
+            if (data < 0 || data > end)
+                data = end; /* ENXIO: no data after off */
+            for (off_t p = off; p < data; p += MRAM_PAGE) {
+                uint64_t pfn = (g->gpa + (uint64_t)(p - (off_t)g->fd_offset)) / MRAM_PAGE;
+                if (r->dirty[pfn / 64] & 1ULL << (pfn % 64)) {
+                    r->dirty[pfn / 64] &= ~(1ULL << (pfn % 64));
+                    r->zero_pages++;
+                }
+            }
+            if (data >= end)
+                break;
+            off = lseek(gm->fd, data, SEEK_HOLE);
+            if (off < 0)
+                break;
+        }
+    }
+}
 
 int mram_send(struct mram *r, struct mstream *s, bool skip_zero, const int *cancel)
 {
-    struct mram_batch *b = calloc(1, sizeof(*b));
+    struct mram_run cur = {0};
     int ret = 0;
 
-    if (!b)
-        return -ENOMEM;
-    b->niov = 1;
+    if (skip_zero)
+        mram_skip_holes(r);
     for (uint64_t w = 0; ret == 0 && w < (r->npages + 63) / 64; w++) {
         uint64_t bits = r->dirty[w];
 
         r->dirty[w] = 0;
-        while (bits && ret == 0) {
-            uint64_t gpa = (w * 64 + (uint64_t)__builtin_ctzll(bits)) * MRAM_PAGE;
-            uint8_t *page = gmem_ptr(r->gmem, gpa, MRAM_PAGE);
-
-            bits &= bits - 1;
-            if (!page) /* a back-end's bit outside RAM: nothing to send */
-                continue;
-            if (mram_page_is_zero(page)) {
-                r->zero_pages++;
-                if (skip_zero)
-                    continue;
-                b->entry[b->count++] = gpa | MSTREAM_PAGE_ZERO;
-            } else {
-                r->pages_sent++;
-                b->entry[b->count++] = gpa;
-                b->iov[b->niov++] = (struct iovec){.iov_base = page, .iov_len = MRAM_PAGE};
-            }
-            if (b->count == MSTREAM_RAM_BATCH) {
-                ret = mram_flush_batch(s, b);
-                if (ret == 0 && cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE))
-                    ret = -ECANCELED;
-            }
-        }
+        for (; bits && ret == 0; bits &= bits - 1)
+            ret = mram_add_page(r, s, &cur, (w * 64 + (uint64_t)__builtin_ctzll(bits)) * MRAM_PAGE,
+                                skip_zero);
+        /* Every 4096 pages: a cancel need not wait for the whole RAM. */
+        if (ret == 0 && w % 64 == 63 && cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE))
+            ret = -ECANCELED;
     }
     if (ret == 0)
-        ret = mram_flush_batch(s, b);
-    free(b);
+        ret = mram_flush_run(r, s, &cur, skip_zero);
     return ret;
 }
 
-int mram_receive(const struct gmem *gm, const uint8_t *payload, size_t len)
+int mram_receive(const struct gmem *gm, struct mstream *s, const struct mstream_section *sec,
+                 const uint8_t *payload)
 {
-    struct mstream_ram_page pages[MSTREAM_RAM_BATCH];
-    unsigned int n;
+    uint64_t gpa = (uint64_t)sec->id * MRAM_PAGE;
+    uint32_t npages;
+    size_t len;
+    uint8_t *dst;
+    int ret;
 
-    if (mstream_ram_parse(payload, len, pages, &n) < 0)
-        return -EPROTO;
-    for (unsigned int i = 0; i < n; i++) {
-        uint8_t *dst = gmem_ptr(gm, pages[i].gpa, MRAM_PAGE);
-        if (!dst)
-            return -EPROTO;
-        if (pages[i].data)
-            memcpy(dst, pages[i].data, MRAM_PAGE);
-        else
-            memset(dst, 0, MRAM_PAGE);
+    if (mstream_ram_is_data(sec)) {
+        len = (size_t)mstream_ram_pages(sec) * MRAM_PAGE;
+    } else {
+        ret = mstream_ram_zero_run(s, sec, payload, &npages);
+        if (ret < 0)
+            return ret;
+        len = (size_t)npages * MRAM_PAGE;
     }
+    dst = gmem_ptr(gm, gpa, len);
+    if (!dst)
+        return mstream_fail(s, -EPROTO, "RAM pages 0x%llx+0x%zx lie outside this guest's RAM",
+                            (unsigned long long)gpa, len);
+    if (mstream_ram_is_data(sec))
+        return mstream_read_data(s, dst, len);
+    memset(dst, 0, len);
     return 0;
 }

@@ -3,7 +3,7 @@
  * KVM_GET_DIRTY_LOG, one bit per 4 KiB page), merged with the vhost-user back-ends' logs
  * into one bitmap indexed by guest-physical page (bit gpa/4096: the layout both KVM and
  * vhost-user use), and the RAM sections that carry pages. Slot i is gmem region i
- * (kvm_vm_set_memory's numbering).
+ * (kvm_vm_create's numbering).
  *
  * Why the bitmap and not KVM's dirty ring: the ring must be enabled before the vCPUs are
  * created, for every VM, and harvested per vCPU with ring-full exits; the bitmap costs one
@@ -56,13 +56,19 @@ void mram_mark_all(struct mram *r);
 uint64_t mram_dirty_count(const struct mram *r);
 
 /*
- * Sends every page marked in r->dirty and clears the marks. skip_zero: leave all-zero
- * pages out entirely (the first round: the destination's RAM starts zeroed). cancel is
- * polled between batches (non-zero: stop with -ECANCELED).
+ * Sends every page marked in r->dirty and clears the marks: runs of contiguous pages, one
+ * RAM section each, all-zero pages as zero runs (no data). skip_zero: leave all-zero pages
+ * and the memfd's holes out entirely (the first round: the destination's RAM starts
+ * zeroed). cancel is polled every 4096 pages (non-zero: stop with -ECANCELED).
  */
 MUST_CHECK int mram_send(struct mram *r, struct mstream *s, bool skip_zero, const int *cancel);
 
-/* Destination: applies one RAM section to guest memory; -EPROTO for a bad batch. */
-MUST_CHECK int mram_receive(const struct gmem *gm, const uint8_t *payload, size_t len);
+/*
+ * Destination: applies the RAM section mstream_read_section just returned, reading its
+ * pages from s straight into guest memory. -EPROTO (reason in s) for a malformed run or one
+ * outside gm's RAM. Data that does not match its CRC is judged at END (migrate_stream.h).
+ */
+MUST_CHECK int mram_receive(const struct gmem *gm, struct mstream *s,
+                            const struct mstream_section *sec, const uint8_t *payload);
 
 #endif

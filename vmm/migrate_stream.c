@@ -5,71 +5,37 @@
  */
 #include "migrate_stream.h"
 
+#include "migrate_crc.h"
+
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-/* Room for a whole RAM batch (256 pages and their entries) and then some. */
+/* Room for a whole RAM run (1 MiB) and then some; small enough to stay in the L2 cache,
+ * where the kernel's copy into the socket finds it. */
 #define MSTREAM_WRITE_BUF (2u << 20)
 
-static const char *const mstream_type_names[] = {
+static const char *const mstream_type_names[MSTREAM_TYPE_MAX + 1] = {
     [MSTREAM_CONFIG] = "CONFIG", [MSTREAM_RAM] = "RAM",       [MSTREAM_VM] = "VM",
     [MSTREAM_CPU] = "CPU",       [MSTREAM_DEVICE] = "DEVICE", [MSTREAM_PLATFORM] = "PLATFORM",
     [MSTREAM_END] = "END",
 };
 
-/* CRC-32C (Castagnoli, reflected 0x82F63B78): SSE4.2 when the CPU has it, else a table. */
-static uint32_t mstream_crc_table[256];
-
-static void mstream_crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        mstream_crc_table[i] = c;
-    }
-}
-
-__attribute__((target("sse4.2"))) static uint32_t mstream_crc_hw(uint32_t crc, const uint8_t *p,
-                                                                 size_t len)
-{
-    uint64_t c = crc;
-
-    for (; len >= 8; len -= 8, p += 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        c = __builtin_ia32_crc32di(c, v);
-    }
-    crc = (uint32_t)c;
-    for (; len; len--)
-        crc = __builtin_ia32_crc32qi(crc, *p++);
-    return crc;
-}
-
 uint32_t mstream_crc32c(uint32_t crc, const void *data, size_t len)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    const uint8_t *p = data;
-
-    crc = ~crc;
-    if (__builtin_cpu_supports("sse4.2"))
-        return ~mstream_crc_hw(crc, p, len);
-    pthread_once(&once, mstream_crc_init);
-    while (len--)
-        crc = mstream_crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return ~crc;
+    return mcrc_crc32c(crc, data, len);
 }
 
 int mstream_init(struct mstream *s, int fd)
 {
     memset(s, 0, sizeof(*s));
     s->fd = fd;
+    msplice_init(&s->splice);
     s->cap = MSTREAM_WRITE_BUF;
     s->buf = malloc(s->cap);
     return s->buf ? 0 : -ENOMEM;
@@ -78,7 +44,11 @@ int mstream_init(struct mstream *s, int fd)
 void mstream_fini(struct mstream *s)
 {
     free(s->buf);
+    free(s->suspect);
+    msplice_fini(&s->splice);
     s->buf = NULL;
+    s->suspect = NULL;
+    s->suspect_bits = 0;
 }
 
 const char *mstream_error(const struct mstream *s)
@@ -123,34 +93,48 @@ static uint64_t get64(const uint8_t *p)
     return v;
 }
 
-static int mstream_write_fd(struct mstream *s, const void *data, size_t len)
+/* Writes every iov (consumed as it goes): one sendmsg for all of them on a socket. */
+static int mstream_write_fd(struct mstream *s, struct iovec *iov, int n)
 {
-    const uint8_t *p = data;
-
-    while (len) {
-        ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == ENOTSOCK)
-            n = write(s->fd, p, len);
-        if (n < 0 && errno == EINTR)
+    for (;;) {
+        for (; n > 0 && iov->iov_len == 0; n--)
+            iov++;
+        if (n == 0)
+            return 0;
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t done = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+        if (done < 0 && errno == ENOTSOCK)
+            done = writev(s->fd, iov, n);
+        if (done < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            int err = n < 0 ? errno : EPIPE;
+        if (done <= 0) {
+            int err = done < 0 ? errno : EPIPE;
             if (err == EAGAIN)
                 return mstream_fail(s, -ETIMEDOUT, "the peer stopped reading (timed out)");
             return mstream_fail(s, -err, "write: %s", strerror(err));
         }
-        p += n;
-        len -= (size_t)n;
-        s->bytes += (uint64_t)n;
+        s->bytes += (uint64_t)done;
+        for (; n > 0 && (size_t)done >= iov->iov_len; n--, iov++)
+            done -= (ssize_t)iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + done;
+            iov->iov_len -= (size_t)done;
+        }
     }
-    return 0;
+}
+
+static int mstream_write_buf(struct mstream *s, const void *data, size_t len)
+{
+    struct iovec iov = {(void *)data, len};
+
+    return mstream_write_fd(s, &iov, 1);
 }
 
 int mstream_flush(struct mstream *s)
 {
     if (s->err)
         return s->err;
-    int ret = mstream_write_fd(s, s->buf, s->len);
+    int ret = mstream_write_buf(s, s->buf, s->len);
     s->len = 0;
     return ret;
 }
@@ -164,7 +148,7 @@ static int mstream_put(struct mstream *s, const void *data, size_t len)
         if (ret < 0)
             return ret;
         if (len >= s->cap)
-            return mstream_write_fd(s, data, len);
+            return mstream_write_buf(s, data, len);
     }
     memcpy(s->buf + s->len, data, len);
     s->len += len;
@@ -192,8 +176,9 @@ static void mstream_section_header(uint8_t *h, uint32_t type, uint32_t id, uint6
 }
 
 /*
- * A section that fits the buffer is copied first and checksummed from the copy: guest pages
- * change under a running guest, and the CRC must describe the bytes that are sent.
+ * A section that fits the buffer is copied and checksummed in one pass, the CRC taken from
+ * the copy: guest pages change under a running guest, and the CRC must describe the bytes
+ * that are sent.
  */
 int mstream_write_section(struct mstream *s, uint32_t type, uint32_t id, const struct iovec *iov,
                           unsigned int n)
@@ -214,11 +199,10 @@ int mstream_write_section(struct mstream *s, uint32_t type, uint32_t id, const s
             return ret;
         uint8_t *hdr = s->buf + s->len, *p = hdr + MSTREAM_SECTION_HDR;
         for (unsigned int i = 0; i < n; i++) {
-            memcpy(p, iov[i].iov_base, iov[i].iov_len);
+            crc = mcrc_copy(crc, p, iov[i].iov_base, iov[i].iov_len);
             p += iov[i].iov_len;
         }
-        mstream_section_header(hdr, type, id, len,
-                               mstream_crc32c(0, hdr + MSTREAM_SECTION_HDR, len));
+        mstream_section_header(hdr, type, id, len, crc);
         s->len += MSTREAM_SECTION_HDR + len;
         return 0;
     }
@@ -255,6 +239,8 @@ static int mstream_read_fd(struct mstream *s, void *data, size_t len, const char
     return 0;
 }
 
+static int mstream_suspect_check(struct mstream *s);
+
 int mstream_read_header(struct mstream *s)
 {
     uint8_t h[MSTREAM_HEADER_SIZE];
@@ -276,8 +262,13 @@ int mstream_read_section(struct mstream *s, struct mstream_section *sec, const u
 {
     uint8_t h[MSTREAM_SECTION_HDR];
     char what[64];
-    int ret = mstream_read_fd(s, h, sizeof(h), "a section header");
+    int ret;
 
+    if (s->pending)
+        return mstream_fail(s, -EPROTO, "a RAM section's pages were left unread");
+    if (s->err)
+        return s->err;
+    ret = mstream_read_fd(s, h, sizeof(h), "a section header");
     if (ret < 0)
         return ret;
     if (get32(h + 20) != mstream_crc32c(0, h, 20))
@@ -299,6 +290,24 @@ int mstream_read_section(struct mstream *s, struct mstream_section *sec, const u
         s->cap = sec->length;
     }
     snprintf(what, sizeof(what), "a %s section", mstream_type_names[sec->type]);
+    /* RAM data goes straight to guest memory: mstream_read_data. */
+    if (mstream_ram_is_data(sec)) {
+        uint64_t n = mstream_ram_pages(sec);
+        if (n > MSTREAM_RAM_RUN_MAX)
+            return mstream_fail(s, -EPROTO, "RAM section of %llu bytes is too long",
+                                (unsigned long long)sec->length);
+        /* The pages' CRCs come first and are checked here, strictly. */
+        ret = mstream_read_fd(s, s->buf, n * 4, what);
+        if (ret < 0)
+            return ret;
+        if (get32(h + 16) != mstream_crc32c(0, s->buf, n * 4))
+            return mstream_fail(s, -EPROTO, "corrupted RAM section 0x%x (checksum mismatch)",
+                                sec->id);
+        s->pending = n * MSTREAM_PAGE;
+        s->pending_pfn = sec->id;
+        *payload = NULL;
+        return 0;
+    }
     ret = mstream_read_fd(s, s->buf, sec->length, what);
     if (ret < 0)
         return ret;
@@ -306,6 +315,8 @@ int mstream_read_section(struct mstream *s, struct mstream_section *sec, const u
         return mstream_fail(s, -EPROTO, "corrupted %s section %u (checksum mismatch)",
                             mstream_type_names[sec->type], sec->id);
     *payload = s->buf;
+    if (sec->type == MSTREAM_END)
+        return mstream_suspect_check(s);
     return 0;
 }
 
@@ -361,35 +372,143 @@ int mstream_rec_get(const uint8_t *payload, size_t size, uint32_t tag, const voi
     return -ENOENT;
 }
 
-int mstream_ram_parse(const uint8_t *payload, size_t size, struct mstream_ram_page *pages,
-                      unsigned int *count)
+int mstream_write_ram(struct mstream *s, uint64_t pfn, const void *pages, uint32_t npages)
 {
-    uint32_t n;
-    size_t data_off;
+    size_t len = (size_t)npages * MSTREAM_PAGE;
+    int ret;
 
-    if (size < 8)
-        return -EPROTO;
-    n = get32(payload);
-    if (n == 0 || n > MSTREAM_RAM_BATCH || size < 8 + (size_t)n * 8)
-        return -EPROTO;
-    data_off = 8 + (size_t)n * 8;
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t e = get64(payload + 8 + (size_t)i * 8);
-
-        if (e & (MSTREAM_PAGE - 1) & ~MSTREAM_PAGE_ZERO)
-            return -EPROTO;
-        pages[i].gpa = e & ~(uint64_t)(MSTREAM_PAGE - 1);
-        if (e & MSTREAM_PAGE_ZERO) {
-            pages[i].data = NULL;
-            continue;
-        }
-        if (size - data_off < MSTREAM_PAGE)
-            return -EPROTO;
-        pages[i].data = payload + data_off;
-        data_off += MSTREAM_PAGE;
+    if (npages == 0 || npages > MSTREAM_RAM_RUN_MAX || pfn + npages - 1 > MSTREAM_PFN_MAX)
+        return mstream_fail(s, -EINVAL, "RAM run 0x%llx+%u cannot be sent", (unsigned long long)pfn,
+                            npages);
+    if (s->len + MSTREAM_SECTION_HDR + 4 * (size_t)npages > s->cap && (ret = mstream_flush(s)) < 0)
+        return ret;
+    if (s->err)
+        return s->err;
+    uint8_t *hdr = s->buf + s->len, *crcs = hdr + MSTREAM_SECTION_HDR;
+    for (uint32_t i = 0; i < npages; i++)
+        put32(crcs + 4 * i,
+              mcrc_crc32c(0, (const uint8_t *)pages + (size_t)i * MSTREAM_PAGE, MSTREAM_PAGE));
+    mstream_section_header(hdr, MSTREAM_RAM, (uint32_t)pfn,
+                           (uint64_t)npages * MSTREAM_RAM_PAGE_WIRE,
+                           mcrc_crc32c(0, crcs, 4 * (size_t)npages));
+    s->len += MSTREAM_SECTION_HDR + 4 * (size_t)npages;
+    if (!s->splice.off) {
+        ret = mstream_flush(s);
+        if (ret < 0)
+            return ret;
+        ssize_t n = msplice_write(&s->splice, s->fd, pages, len, &s->bytes);
+        if (n >= 0)
+            return 0;
+        if (n == -EAGAIN)
+            return mstream_fail(s, -ETIMEDOUT, "the peer stopped reading (timed out)");
+        if (n != -EOPNOTSUPP)
+            return mstream_fail(s, (int)n, "write: %s", strerror((int)-n));
     }
-    if (data_off != size)
-        return -EPROTO;
-    *count = n;
+    /* Whatever is buffered, this header and the pages in one system call. */
+    struct iovec iov[2] = {{s->buf, s->len}, {(void *)pages, len}};
+    s->len = 0;
+    return mstream_write_fd(s, iov, 2);
+}
+
+int mstream_write_zero_run(struct mstream *s, uint64_t pfn, uint32_t npages)
+{
+    uint8_t count[MSTREAM_RAM_ZERO_LEN];
+    struct iovec iov = {count, sizeof(count)};
+
+    if (npages == 0 || npages > MSTREAM_RAM_ZERO_MAX || pfn + npages - 1 > MSTREAM_PFN_MAX)
+        return mstream_fail(s, -EINVAL, "zero run 0x%llx+%u cannot be sent",
+                            (unsigned long long)pfn, npages);
+    put32(count, npages);
+    return mstream_write_section(s, MSTREAM_RAM, (uint32_t)pfn, &iov, 1);
+}
+
+bool mstream_ram_is_data(const struct mstream_section *sec)
+{
+    return sec->type == MSTREAM_RAM && sec->length && sec->length % MSTREAM_RAM_PAGE_WIRE == 0;
+}
+
+uint64_t mstream_ram_pages(const struct mstream_section *sec)
+{
+    return mstream_ram_is_data(sec) ? sec->length / MSTREAM_RAM_PAGE_WIRE : 0;
+}
+
+/* Marks (bad) or clears pages [pfn, pfn + n) in the suspect bitmap. */
+static int mstream_suspect(struct mstream *s, uint64_t pfn, uint64_t n, bool bad)
+{
+    if (bad && pfn + n > s->suspect_bits) {
+        uint64_t words = (pfn + n + 63) / 64, old = (s->suspect_bits + 63) / 64;
+        uint64_t *m = realloc(s->suspect, words * 8);
+        if (!m)
+            return mstream_fail(s, -ENOMEM, "out of memory");
+        memset(m + old, 0, (words - old) * 8);
+        s->suspect = m;
+        s->suspect_bits = words * 64;
+    }
+    for (uint64_t p = pfn; p < pfn + n && p < s->suspect_bits; p++) {
+        if (bad)
+            s->suspect[p / 64] |= 1ULL << (p % 64);
+        else
+            s->suspect[p / 64] &= ~(1ULL << (p % 64));
+    }
     return 0;
+}
+
+static int mstream_suspect_check(struct mstream *s)
+{
+    uint64_t first = 0, count = 0;
+
+    for (uint64_t w = 0; w < s->suspect_bits / 64; w++) {
+        if (s->suspect[w] && !count)
+            first = w * 64 + (uint64_t)__builtin_ctzll(s->suspect[w]);
+        count += (uint64_t)__builtin_popcountll(s->suspect[w]);
+    }
+    if (count == 1)
+        return mstream_fail(s, -EPROTO,
+                            "corrupted RAM (checksum mismatch): page 0x%llx never arrived intact",
+                            (unsigned long long)first * MSTREAM_PAGE);
+    if (count)
+        return mstream_fail(s, -EPROTO,
+                            "corrupted RAM (checksum mismatch): page 0x%llx and %llu more never "
+                            "arrived intact",
+                            (unsigned long long)first * MSTREAM_PAGE,
+                            (unsigned long long)count - 1);
+    return 0;
+}
+
+/* Reads in pieces and checks each piece's pages at once, while the kernel's copy is in cache. */
+int mstream_read_data(struct mstream *s, void *dst, size_t len)
+{
+    uint8_t *p = dst;
+    size_t got = 0;
+    int ret = 0;
+
+    if (s->err)
+        return s->err;
+    if (len != s->pending)
+        return mstream_fail(s, -EPROTO, "a RAM section holds %llu bytes of pages, not %zu",
+                            (unsigned long long)s->pending, len);
+    s->pending = 0;
+    while (got < len && ret == 0) {
+        size_t want = len - got < (256u << 10) ? len - got : 256u << 10;
+        ret = mstream_read_fd(s, p + got, want, "a RAM section");
+        for (size_t at = got; ret == 0 && at < got + want; at += MSTREAM_PAGE) {
+            uint64_t i = at / MSTREAM_PAGE;
+            bool bad = mcrc_crc32c(0, p + at, MSTREAM_PAGE) != get32(s->buf + 4 * i);
+            ret = mstream_suspect(s, s->pending_pfn + i, 1, bad);
+        }
+        got += want;
+    }
+    return ret;
+}
+
+int mstream_ram_zero_run(struct mstream *s, const struct mstream_section *sec,
+                         const uint8_t *payload, uint32_t *npages)
+{
+    if (sec->type != MSTREAM_RAM || sec->length != MSTREAM_RAM_ZERO_LEN)
+        return mstream_fail(s, -EPROTO, "a malformed RAM section (%llu bytes)",
+                            (unsigned long long)sec->length);
+    *npages = get32(payload);
+    if (*npages == 0 || *npages > MSTREAM_RAM_ZERO_MAX)
+        return mstream_fail(s, -EPROTO, "a zero run of %u pages", *npages);
+    return mstream_suspect(s, sec->id, *npages, false);
 }

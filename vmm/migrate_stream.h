@@ -7,6 +7,19 @@
  * MSTREAM_SECTION_MAX, a CRC mismatch and a stream that ends early, each with one clear
  * reason (mstream_error()). State sections (VM, CPU, DEVICE, PLATFORM) are lists of records
  * (u32 tag | u32 length | data) so that a record can be added without a new version.
+ * A RAM section is a run of contiguous guest pages starting at page frame `id` (gpa / 4096):
+ * either, for n pages (1..MSTREAM_RAM_RUN_MAX), n u32 CRC-32Cs (one per page) then the n
+ * pages (length n * 4100; the section's CRC covers the CRCs), or, for a run of zero pages, a
+ * u32 page count (length 4). Version 2 (this one) has these runs; version 1 had batches of
+ * single pages, and is refused.
+ *
+ * RAM data is sent straight from a running guest's memory, which may change between the
+ * checksum and the copy into the socket; such a page is dirty again, so it is sent again
+ * later (dirty bits are taken before pages are read). Hence a page that does not match its
+ * CRC is only marked suspect; a later copy of it that matches (or a zero run over it) clears
+ * the mark, and END refuses the stream while any page is still suspect. A stream that
+ * cannot resend (a snapshot, or corruption on the wire) is refused all the same, at END,
+ * naming the page. Section headers and all other payloads are checked where they are read.
  */
 #ifndef MINIVMM_MIGRATE_STREAM_H
 #define MINIVMM_MIGRATE_STREAM_H
@@ -17,15 +30,19 @@
 #include <sys/uio.h>
 
 #include "log.h"
+#include "migrate_splice.h"
 
-#define MSTREAM_MAGIC       "MVMSTATE"
-#define MSTREAM_VERSION     1u
-#define MSTREAM_HEADER_SIZE 32u
-#define MSTREAM_SECTION_HDR 24u
-#define MSTREAM_SECTION_MAX (64u << 20)
-#define MSTREAM_PAGE        4096u
-#define MSTREAM_RAM_BATCH   256u /* pages per RAM section */
-#define MSTREAM_PAGE_ZERO   1ull /* low bit of a RAM entry: the page is all zeroes */
+#define MSTREAM_MAGIC         "MVMSTATE"
+#define MSTREAM_VERSION       2u
+#define MSTREAM_HEADER_SIZE   32u
+#define MSTREAM_SECTION_HDR   24u
+#define MSTREAM_SECTION_MAX   (64u << 20)
+#define MSTREAM_PAGE          4096u
+#define MSTREAM_RAM_RUN_MAX   256u                /* pages in a RAM section with data (1 MiB) */
+#define MSTREAM_RAM_ZERO_MAX  (1u << 20)          /* pages in a zero run (4 GiB) */
+#define MSTREAM_RAM_ZERO_LEN  4u                  /* a zero run's payload: u32 page count */
+#define MSTREAM_RAM_PAGE_WIRE (4u + MSTREAM_PAGE) /* a page and its CRC in a data run */
+#define MSTREAM_PFN_MAX       0xffffffffull       /* page frames fit the section id */
 
 enum mstream_type {
     MSTREAM_CONFIG = 1,   /* the machine's shape: must match the destination's */
@@ -60,6 +77,13 @@ struct mstream {
     uint64_t bytes; /* moved through fd so far */
     int err;        /* first error, sticky */
     char why[256];
+    /* Reading a RAM data run: bytes still to be read, where, and its CRC. */
+    uint64_t pending;
+    uint64_t pending_pfn; /* the pages' CRCs wait in buf */
+    /* Pages whose last copy did not match its CRC (see above): a bitmap by page frame. */
+    uint64_t *suspect;
+    uint64_t suspect_bits;
+    struct msplice splice; /* RAM runs to a socket */
 };
 
 uint32_t mstream_crc32c(uint32_t crc, const void *data, size_t len);
@@ -96,12 +120,20 @@ void mstream_rec_free(struct mstream_rec_buf *b);
 MUST_CHECK int mstream_rec_get(const uint8_t *payload, size_t size, uint32_t tag, const void **data,
                                size_t *len, size_t want);
 
-/* RAM batches: parse and check one payload against the RAM size (gpa < ram_end). */
-struct mstream_ram_page {
-    uint64_t gpa;
-    const uint8_t *data; /* NULL: a zero page */
-};
-MUST_CHECK int mstream_ram_parse(const uint8_t *payload, size_t size,
-                                 struct mstream_ram_page *pages, unsigned int *count);
+/*
+ * RAM runs. Writing: npages pages starting at page frame pfn, straight from pages (no copy;
+ * see above for pages that change meanwhile); a zero run is only counted.
+ */
+MUST_CHECK int mstream_write_ram(struct mstream *s, uint64_t pfn, const void *pages,
+                                 uint32_t npages);
+MUST_CHECK int mstream_write_zero_run(struct mstream *s, uint64_t pfn, uint32_t npages);
+/* Reading: a RAM section with data has no payload from mstream_read_section; the caller
+ * reads its mstream_ram_pages() pages with mstream_read_data before the next section. */
+bool mstream_ram_is_data(const struct mstream_section *sec);
+uint64_t mstream_ram_pages(const struct mstream_section *sec); /* 0 unless data */
+MUST_CHECK int mstream_read_data(struct mstream *s, void *dst, size_t len);
+/* A zero run's page count; -EPROTO if the section is malformed. */
+MUST_CHECK int mstream_ram_zero_run(struct mstream *s, const struct mstream_section *sec,
+                                    const uint8_t *payload, uint32_t *npages);
 
 #endif
