@@ -4,7 +4,9 @@
  * first cache line, after checking the page still holds (address, g - 1) —
  * so a page the migration lost or sent stale is caught on the destination,
  * where this loop simply continues. Parameters: passes= (4; 0 runs until
- * the VM is stopped), full=1 stamps whole pages instead of one cache line.
+ * the VM is stopped), full=1 stamps whole pages instead of one cache line,
+ * idle=1 then sleeps instead of finishing (an idle guest whose RAM is all
+ * written, for migration benchmarks; it logs "idle" first).
  * Figures: pages covered, passes done, pages stamped per second.
  */
 #include "args.h"
@@ -12,6 +14,7 @@
 #include "heap.h"
 #include "report.h"
 #include "tests.h"
+#include "trap.h"
 
 #define PAGE        4096
 #define STAMP_MAGIC 0x4d56444952545900ULL /* "MVDIRTY\0" */
@@ -61,5 +64,10 @@ void prog_dirty(const struct machine *m)
     if (clock_available() && clock_ns() > t0)
         report_figure("pages_per_sec", "%lu", pages * generation * 1000000000 / (clock_ns() - t0));
     report_figure("passes", "%lu", (uint64_t)generation);
+    if (args_get_u64(m->cmdline, "idle", 0)) {
+        report_log("idle after %lu passes", (uint64_t)generation);
+        for (;;)
+            sys_wait_irq(0, irq_counts[0]);
+    }
     report_pass("%lu passes over %lu pages, every stamp intact", (uint64_t)generation, pages);
 }
