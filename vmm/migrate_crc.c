@@ -124,6 +124,8 @@ __attribute__((target("sse4.2,pclmul"))) static uint32_t mcrc_lanes(uint32_t crc
 
 static uint32_t mcrc_run(uint32_t crc, void *dst, const void *src, size_t len)
 {
+    if (len == 0) /* also: no memcpy from a NULL empty buffer */
+        return crc;
     mcrc_once();
     crc = ~crc;
     if (mcrc_has_clmul && len >= MCRC_BLOCK)

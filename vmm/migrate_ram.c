@@ -272,8 +272,8 @@ int mram_receive(const struct gmem *gm, struct mstream *s, const struct mstream_
     uint8_t *dst;
     int ret;
 
-    if (mstream_ram_is_data(sec)) {
-        len = (size_t)mstream_ram_pages(sec) * MRAM_PAGE;
+    if (mstream_ram_is_data(s, sec)) {
+        len = (size_t)mstream_ram_pages(s, sec) * MRAM_PAGE;
     } else {
         ret = mstream_ram_zero_run(s, sec, payload, &npages);
         if (ret < 0)
@@ -284,7 +284,7 @@ int mram_receive(const struct gmem *gm, struct mstream *s, const struct mstream_
     if (!dst)
         return mstream_fail(s, -EPROTO, "RAM pages 0x%llx+0x%zx lie outside this guest's RAM",
                             (unsigned long long)gpa, len);
-    if (mstream_ram_is_data(sec))
+    if (mstream_ram_is_data(s, sec))
         return mstream_read_data(s, dst, len);
     memset(dst, 0, len);
     return 0;

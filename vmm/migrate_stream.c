@@ -159,8 +159,15 @@ int mstream_write_header(struct mstream *s)
 {
     uint8_t h[MSTREAM_HEADER_SIZE] = {0};
 
+    int domain = 0;
+    socklen_t dlen = sizeof(domain);
+
+    /* Same host, kernel memory to kernel memory: see MSTREAM_F_RAM_UNCHECKED. */
+    if (getsockopt(s->fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) == 0 && domain == AF_UNIX)
+        s->ram_unchecked = true;
     memcpy(h, MSTREAM_MAGIC, 8);
     put32(h + 8, MSTREAM_VERSION);
+    put32(h + 12, s->ram_unchecked ? MSTREAM_F_RAM_UNCHECKED : 0);
     put32(h + 28, mstream_crc32c(0, h, 28));
     return mstream_put(s, h, sizeof(h));
 }
@@ -255,6 +262,9 @@ int mstream_read_header(struct mstream *s)
     if (get32(h + 8) != MSTREAM_VERSION)
         return mstream_fail(s, -EPROTO, "stream version %u, this minivmm reads version %u",
                             get32(h + 8), MSTREAM_VERSION);
+    if (get32(h + 12) & ~MSTREAM_F_RAM_UNCHECKED)
+        return mstream_fail(s, -EPROTO, "unknown stream flags 0x%x", get32(h + 12));
+    s->ram_unchecked = get32(h + 12) & MSTREAM_F_RAM_UNCHECKED;
     return 0;
 }
 
@@ -291,11 +301,16 @@ int mstream_read_section(struct mstream *s, struct mstream_section *sec, const u
     }
     snprintf(what, sizeof(what), "a %s section", mstream_type_names[sec->type]);
     /* RAM data goes straight to guest memory: mstream_read_data. */
-    if (mstream_ram_is_data(sec)) {
-        uint64_t n = mstream_ram_pages(sec);
+    if (mstream_ram_is_data(s, sec)) {
+        uint64_t n = mstream_ram_pages(s, sec);
         if (n > MSTREAM_RAM_RUN_MAX)
             return mstream_fail(s, -EPROTO, "RAM section of %llu bytes is too long",
                                 (unsigned long long)sec->length);
+        s->pending = n * MSTREAM_PAGE;
+        s->pending_pfn = sec->id;
+        *payload = NULL;
+        if (s->ram_unchecked)
+            return 0;
         /* The pages' CRCs come first and are checked here, strictly. */
         ret = mstream_read_fd(s, s->buf, n * 4, what);
         if (ret < 0)
@@ -303,9 +318,6 @@ int mstream_read_section(struct mstream *s, struct mstream_section *sec, const u
         if (get32(h + 16) != mstream_crc32c(0, s->buf, n * 4))
             return mstream_fail(s, -EPROTO, "corrupted RAM section 0x%x (checksum mismatch)",
                                 sec->id);
-        s->pending = n * MSTREAM_PAGE;
-        s->pending_pfn = sec->id;
-        *payload = NULL;
         return 0;
     }
     ret = mstream_read_fd(s, s->buf, sec->length, what);
@@ -384,14 +396,15 @@ int mstream_write_ram(struct mstream *s, uint64_t pfn, const void *pages, uint32
         return ret;
     if (s->err)
         return s->err;
+    /* Checked: the pages' CRCs follow the header, covered by its payload CRC. */
     uint8_t *hdr = s->buf + s->len, *crcs = hdr + MSTREAM_SECTION_HDR;
-    for (uint32_t i = 0; i < npages; i++)
+    size_t ncrcs = s->ram_unchecked ? 0 : npages;
+    for (size_t i = 0; i < ncrcs; i++)
         put32(crcs + 4 * i,
-              mcrc_crc32c(0, (const uint8_t *)pages + (size_t)i * MSTREAM_PAGE, MSTREAM_PAGE));
-    mstream_section_header(hdr, MSTREAM_RAM, (uint32_t)pfn,
-                           (uint64_t)npages * MSTREAM_RAM_PAGE_WIRE,
-                           mcrc_crc32c(0, crcs, 4 * (size_t)npages));
-    s->len += MSTREAM_SECTION_HDR + 4 * (size_t)npages;
+              mcrc_crc32c(0, (const uint8_t *)pages + i * MSTREAM_PAGE, MSTREAM_PAGE));
+    mstream_section_header(hdr, MSTREAM_RAM, (uint32_t)pfn, len + 4 * ncrcs,
+                           ncrcs ? mcrc_crc32c(0, crcs, 4 * ncrcs) : 0);
+    s->len += MSTREAM_SECTION_HDR + 4 * ncrcs;
     if (!s->splice.off) {
         ret = mstream_flush(s);
         if (ret < 0)
@@ -422,14 +435,19 @@ int mstream_write_zero_run(struct mstream *s, uint64_t pfn, uint32_t npages)
     return mstream_write_section(s, MSTREAM_RAM, (uint32_t)pfn, &iov, 1);
 }
 
-bool mstream_ram_is_data(const struct mstream_section *sec)
+static uint64_t mstream_page_wire(const struct mstream *s)
 {
-    return sec->type == MSTREAM_RAM && sec->length && sec->length % MSTREAM_RAM_PAGE_WIRE == 0;
+    return s->ram_unchecked ? MSTREAM_PAGE : MSTREAM_RAM_PAGE_WIRE;
 }
 
-uint64_t mstream_ram_pages(const struct mstream_section *sec)
+bool mstream_ram_is_data(const struct mstream *s, const struct mstream_section *sec)
 {
-    return mstream_ram_is_data(sec) ? sec->length / MSTREAM_RAM_PAGE_WIRE : 0;
+    return sec->type == MSTREAM_RAM && sec->length && sec->length % mstream_page_wire(s) == 0;
+}
+
+uint64_t mstream_ram_pages(const struct mstream *s, const struct mstream_section *sec)
+{
+    return mstream_ram_is_data(s, sec) ? sec->length / mstream_page_wire(s) : 0;
 }
 
 /* Marks (bad) or clears pages [pfn, pfn + n) in the suspect bitmap. */
@@ -491,7 +509,8 @@ int mstream_read_data(struct mstream *s, void *dst, size_t len)
     while (got < len && ret == 0) {
         size_t want = len - got < (256u << 10) ? len - got : 256u << 10;
         ret = mstream_read_fd(s, p + got, want, "a RAM section");
-        for (size_t at = got; ret == 0 && at < got + want; at += MSTREAM_PAGE) {
+        for (size_t at = got; ret == 0 && !s->ram_unchecked && at < got + want;
+             at += MSTREAM_PAGE) {
             uint64_t i = at / MSTREAM_PAGE;
             bool bad = mcrc_crc32c(0, p + at, MSTREAM_PAGE) != get32(s->buf + 4 * i);
             ret = mstream_suspect(s, s->pending_pfn + i, 1, bad);

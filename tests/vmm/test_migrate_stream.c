@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "migrate_crc.h"
@@ -307,13 +308,13 @@ static int read_ram(int fd, uint8_t *out, bool skip_data, char *why, size_t whyl
     ret = mstream_read_header(&s);
     while (ret == 0 && (ret = mstream_read_section(&s, &sec, &p)) == 0 && sec.type != MSTREAM_END) {
         cr_assert_eq(sec.type, MSTREAM_RAM);
-        if (!mstream_ram_is_data(&sec)) {
+        if (!mstream_ram_is_data(&s, &sec)) {
             ret = mstream_ram_zero_run(&s, &sec, p, &n);
             cr_assert(ret || (sec.id == 1 && n == 3));
         } else if (!skip_data) {
             cr_assert_eq(sec.id, 4);
             cr_assert_null(p);
-            cr_assert_eq(mstream_ram_pages(&sec), 2);
+            cr_assert_eq(mstream_ram_pages(&s, &sec), 2);
             ret = mstream_read_data(&s, out, 2 * MSTREAM_PAGE);
         }
     }
@@ -468,8 +469,61 @@ Test(migrate_stream, suspect_pages_are_per_page)
     cr_assert_eq(mstream_init(&r, fd), 0);
     ret = mstream_read_header(&r);
     while (ret == 0 && (ret = mstream_read_section(&r, &sec, &p)) == 0 && sec.type != MSTREAM_END)
-        ret = mstream_read_data(&r, pages, mstream_ram_pages(&sec) * MSTREAM_PAGE);
+        ret = mstream_read_data(&r, pages, mstream_ram_pages(&r, &sec) * MSTREAM_PAGE);
     cr_assert_eq(ret, 0, "%s", mstream_error(&r));
     mstream_fini(&r);
+    close(fd);
+}
+
+/* On an AF_UNIX socket the writer leaves page CRCs out (header flag); headers stay checked. */
+Test(migrate_stream, unix_socket_streams_carry_no_page_crcs)
+{
+    static uint8_t pages[2 * MSTREAM_PAGE], out[2 * MSTREAM_PAGE];
+    int sv[2];
+    struct mstream w, r;
+    struct mstream_section sec;
+    const uint8_t *p;
+
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    memset(pages, 0x33, sizeof(pages));
+    cr_assert_eq(mstream_init(&w, sv[0]), 0);
+    cr_assert_eq(mstream_write_header(&w), 0);
+    cr_assert(w.ram_unchecked);
+    cr_assert_eq(mstream_write_ram(&w, 7, pages, 2), 0);
+    cr_assert_eq(mstream_write_section(&w, MSTREAM_END, 0, NULL, 0), 0);
+    cr_assert_eq(mstream_flush(&w), 0);
+    cr_assert_eq(w.bytes, MSTREAM_HEADER_SIZE + 2 * MSTREAM_SECTION_HDR + 2 * MSTREAM_PAGE);
+    mstream_fini(&w);
+    cr_assert_eq(mstream_init(&r, sv[1]), 0);
+    cr_assert_eq(mstream_read_header(&r), 0);
+    cr_assert(r.ram_unchecked);
+    cr_assert_eq(mstream_read_section(&r, &sec, &p), 0);
+    cr_assert_eq(mstream_ram_pages(&r, &sec), 2);
+    cr_assert_eq(sec.id, 7);
+    cr_assert_eq(mstream_read_data(&r, out, sizeof(out)), 0);
+    cr_assert_eq(memcmp(out, pages, sizeof(out)), 0);
+    cr_assert_eq(mstream_read_section(&r, &sec, &p), 0);
+    cr_assert_eq(sec.type, MSTREAM_END);
+    mstream_fini(&r);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+Test(migrate_stream, unknown_header_flags_are_refused)
+{
+    int fd = stream_fd();
+    uint8_t h[MSTREAM_HEADER_SIZE];
+    uint32_t flags = 2, crc;
+    char why[256];
+    unsigned int n;
+
+    write_sample(fd);
+    cr_assert_eq(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+    memcpy(h + 12, &flags, 4);
+    crc = mstream_crc32c(0, h, 28);
+    memcpy(h + 28, &crc, 4);
+    cr_assert_eq(pwrite(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+    cr_assert_eq(read_all(fd, why, sizeof(why), &n), -EPROTO);
+    cr_assert(strstr(why, "unknown stream flags 0x2"), "%s", why);
     close(fd);
 }
