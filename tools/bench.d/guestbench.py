@@ -20,6 +20,9 @@ GBENCH = re.compile(r"^GBENCH (\S+)((?: \w+=\d+)*)\s*$", re.M)
 COUNTERS = re.compile(r"device (\w+) \((\S+), .*kicks-to-vmm=(\d+) irqs-from-vmm=(\d+) "
                       r"mmio-exits=(\d+)")
 POLL_S = 0.1
+QUERY_SETTLE_S = 0.05
+# vCPU thread names: minivmm's vcpu_thread and QEMU's "CPU 0/KVM".
+VCPU_THREAD = re.compile(r"^(vcpu\d+|CPU \d+/KVM)$")
 
 
 def kernel(ctx):
@@ -78,6 +81,7 @@ class Vm:
         self.log = os.path.join(ctx.work, f"{label}.log")
         self.counts = {}  # marker -> minivmm stats at that marker
         self.cpu = {}  # marker -> CPU seconds the VMM process had used (all threads)
+        self.sleeps = {}  # marker -> voluntary context switches of the non-vCPU threads
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
@@ -96,6 +100,25 @@ class Vm:
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             return None
+
+    def vmm_sleeps(self):
+        """Voluntary context switches of the VMM's threads other than its vCPUs: each is the
+        thread going to sleep, so each is followed by a wake-up of the VMM's own code (event
+        loop, I/O threads). The same measure for both VMMs; a thread that ended takes its
+        count with it."""
+        total = 0
+        try:
+            for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+                with open(f"/proc/{self.proc.pid}/task/{tid}/status") as f:
+                    status = f.read()
+                name = re.search(r"^Name:\t(.*)$", status, re.M)
+                if name and VCPU_THREAD.match(name.group(1)):
+                    continue
+                m = re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M)
+                total += int(m.group(1)) if m else 0
+        except OSError:
+            return None
+        return total
 
     def stats(self):
         """minivmm's exit counters now ({"exits", "io_exits", "mmio_exits"}), or None."""
@@ -135,6 +158,22 @@ class Vm:
         self.proc.wait()
 
 
+def sample(vms, marker, first, last):
+    """Reads every VM's counters at marker. minivmm's control-socket query wakes its event
+    loop: it is made at the first and last markers only, before the first sample (and a
+    moment to go back to sleep) and after the last, so the window does not count it."""
+    if first:
+        for vm in vms:
+            vm.counts[marker] = vm.stats()
+        time.sleep(QUERY_SETTLE_S)
+    for vm in vms:
+        vm.cpu[marker] = vm.cpu_seconds()
+        vm.sleeps[marker] = vm.vmm_sleeps()
+    if last:
+        for vm in vms:
+            vm.counts[marker] = vm.stats()
+
+
 def run_vms(ctx, vms, marker_vm, timeout, markers=(START, END)):
     """Waits for every VM to exit (killing them at timeout). When marker_vm's console shows
     one of markers (in order), every VM's CPU time and minivmm counters are read: the guest prints
@@ -149,10 +188,8 @@ def run_vms(ctx, vms, marker_vm, timeout, markers=(START, END)):
                 return False
             text = marker_vm.text() if pending else ""
             while pending and pending[0] in text:
-                for vm in vms:
-                    vm.cpu[pending[0]] = vm.cpu_seconds()
-                    vm.counts[pending[0]] = vm.stats()
-                pending.pop(0)
+                sample(vms, pending.pop(0), first=len(pending) == len(markers) - 1,
+                       last=not pending)
             time.sleep(POLL_S)
         return True
     finally:
@@ -188,6 +225,12 @@ def window(vm, key, start=START, end=END):
 def cpu_window(vm, start=START, end=END):
     """CPU seconds the VMM process used between two markers, or None."""
     a, b = vm.cpu.get(start), vm.cpu.get(end)
+    return None if a is None or b is None else b - a
+
+
+def sleeps_window(vm, start=START, end=END):
+    """Wake-ups of the VMM's non-vCPU threads between two markers, or None."""
+    a, b = vm.sleeps.get(start), vm.sleeps.get(end)
     return None if a is None or b is None else b - a
 
 
