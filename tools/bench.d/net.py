@@ -17,6 +17,12 @@ COUNT = 20000
 WINDOW = 16
 
 
+def mean_frame(count):
+    """Mean frame length of test=net's requests (replies are the same size): 60..1514 bytes
+    by sequence number, as frame_len() in firmware/prog_net.c."""
+    return sum(60 + seq * 97 % (1514 - 60 + 1) for seq in range(count)) / count
+
+
 def run(ctx):
     fw = fwio.firmware(ctx)
     cmdline = f"test=net count={COUNT} window={WINDOW}"
@@ -37,6 +43,9 @@ def run(ctx):
         report.Figure("net_pps", "ICMP echo replies (verified) per second", "packets/s",
                       fwio.values(runs["minivmm"], "pps"), fwio.values(runs["qemu"], "pps"),
                       digits=0, target=(">= 1.0x QEMU", lambda m, r: r is not None and r >= 1.0)),
+        report.Figure("net_mbps", f"  frame bytes each way (mean frame {mean_frame(COUNT):.0f} B)",
+                      "MB/s", *([v * mean_frame(COUNT) * 1e-6 for v in fwio.values(runs[vmm], "pps")
+                                 if v is not None] for vmm in ("minivmm", "qemu")), digits=1),
         report.Figure("net_vmm_per_packet", "minivmm wake-ups per echo (kicks + irqs + MMIO)",
                       "per echo", [(r.counters["kicks"] + r.counters["irqs"] + r.counters["mmio"])
                                    / COUNT for r in good if r.counters], [], digits=4),
