@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,6 +44,7 @@ struct migrate_in {
     uint32_t cpus_seen;
     int ret;                /* the receiving thread's verdict */
     struct ev_handler done; /* eventfd: the thread finished */
+    struct ev_handler sig;  /* signalfd: main() watches signals only once the VM is built */
     char why[256];
 };
 
@@ -184,6 +187,38 @@ static void *migrate_in_thread(void *arg)
     return NULL;
 }
 
+/* SIGINT/SIGTERM/SIGHUP (blocked by main) end the arrival as they would end the VM. */
+static void migrate_in_on_signal(struct ev_handler *h, uint32_t events)
+{
+    struct migrate_in *in = container_of(h, struct migrate_in, sig);
+    struct signalfd_siginfo si;
+    char reason[64];
+
+    (void)events;
+    if (read(h->fd, &si, sizeof(si)) != sizeof(si))
+        return;
+    snprintf(reason, sizeof(reason), "stopped by signal %s", strsignal((int)si.ssi_signo));
+    vm_end(in->vm, VM_EXIT_ERROR, reason);
+}
+
+static void migrate_in_watch_signals(struct migrate_in *in)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    in->sig.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    in->sig.cb = migrate_in_on_signal;
+    if (in->sig.fd >= 0 && evloop_add(&in->vm->loop, &in->sig, EPOLLIN) == 0)
+        return;
+    log_debug("--incoming: signals wait for the VM to run: %s", strerror(errno));
+    if (in->sig.fd >= 0)
+        close(in->sig.fd);
+    in->sig.fd = -1;
+}
+
 static void migrate_in_on_done(struct ev_handler *h, uint32_t events)
 {
     struct migrate_in *in = container_of(h, struct migrate_in, done);
@@ -226,6 +261,7 @@ static int migrate_in_run(struct migrate_in *in)
     if (in->done.fd < 0)
         return -errno;
     ret = evloop_add(&vm->loop, &in->done, EPOLLIN);
+    migrate_in_watch_signals(in);
     if (ret == 0) {
         m->finished = false;
         ret = -pthread_create(&m->thread, NULL, migrate_in_thread, in);
@@ -254,6 +290,11 @@ static int migrate_in_run(struct migrate_in *in)
         log_debug("--incoming: removing the wake-up from the loop failed");
     close(in->done.fd);
     in->done.fd = -1;
+    if (in->sig.fd >= 0 && evloop_del(&vm->loop, &in->sig) < 0)
+        log_debug("--incoming: removing the signalfd from the loop failed");
+    if (in->sig.fd >= 0)
+        close(in->sig.fd);
+    in->sig.fd = -1;
     return ret;
 }
 
@@ -276,7 +317,7 @@ static void migrate_in_finish(struct migrate_in *in, int ret)
 
 int migrate_incoming(struct vm *vm)
 {
-    struct migrate_in in = {.vm = vm, .fd = -1, .done.fd = -1};
+    struct migrate_in in = {.vm = vm, .fd = -1, .done.fd = -1, .sig.fd = -1};
     char err[256];
     int lfd = -1, ret;
 

@@ -80,6 +80,12 @@ check "quit a waiting destination" ctl w quit
 wait_exit w 20
 check "a destination quit while waiting exits non-zero (status $EXIT_STATUS)" [ "$EXIT_STATUS" != 0 -a "$EXIT_STATUS" != 124 ]
 check "... and says why" log_has "$WORK/w.log" "quit (control socket)"
+start_vm w2 --kernel "$FW" --memory 64M --incoming "unix:$WORK/w2.mig"
+wait_for "$WORK/w2.log" "waiting for the migration" 20
+pkill -TERM -P "$w2_job" # timeout(1) passes SIGTERM on to minivmm
+wait_exit w2 20
+check "SIGTERM ends a waiting destination (status $EXIT_STATUS)" [ "$EXIT_STATUS" = 1 ]
+check "... and says why" log_has "$WORK/w2.log" "aborted: stopped by signal"
 
 # Mid-stream: the source pre-copies without end (downtime 0), the destination counts bytes;
 # quit then leaves the destination's back-end alone (no ring started) and the source keeps
