@@ -9,7 +9,7 @@
 # (a TCP stream, then UDP datagrams) and prints MINIVMM-BENCH-END: the host reads the VMM's
 # counters at both markers. GBENCH lines (the figures) and the markers go straight to
 # /dev/console so the host sees them as they happen; both sides print their device's packet
-# counts over the transfer (GBENCH packets rx=.. tx=..).
+# and interrupt counts over the transfer (GBENCH packets rx=.. tx=.. irqs=..).
 
 fail() {
     echo "FAIL: $*"
@@ -27,11 +27,13 @@ ip addr add "$ip/24" dev "$dev" || fail "ip addr add $ip/24 dev $dev"
 ip link set "$dev" up || fail "ip link set $dev up"
 echo "$dev: $(cat /sys/class/net/$dev/address) mtu $(cat /sys/class/net/$dev/mtu)"
 
-packets() { echo "$(cat $stats/rx_packets) $(cat $stats/tx_packets)"; }
-# delta "RX0 TX0": prints the packet counts since.
+# Interrupts the guest took from virtio devices (the first CPU column of /proc/interrupts).
+irqs() { awk '/virtio/ { s += $2 } END { print s + 0 }' /proc/interrupts; }
+packets() { echo "$(cat $stats/rx_packets) $(cat $stats/tx_packets) $(irqs)"; }
+# delta "RX0 TX0 IRQ0": prints the packet and interrupt counts since.
 delta() {
     set -- $1 $(packets)
-    echo "GBENCH packets rx=$(($3 - $1)) tx=$(($4 - $2))" >/dev/console
+    echo "GBENCH packets rx=$(($4 - $1)) tx=$(($5 - $2)) irqs=$(($6 - $3))" >/dev/console
 }
 
 case "$MINIVMM_GB_ROLE" in

@@ -103,6 +103,10 @@ def run(ctx):
         t = guestbench.cpu_window(r["vm"])
         return None if t is None else t * 1e3 / mib
 
+    def irqs_per_mib(r):
+        n = guestbench.gbench(r["text"]).get("irqs")
+        return None if not n else n["irqs"] / mib
+
     def sleeps_per_mib(r):
         d = guestbench.sleeps_window(r["vm"])
         return None if d is None else d / mib
@@ -120,6 +124,9 @@ def run(ctx):
                       "per MiB", [sleeps_per_mib(r) for r in mini],
                       [sleeps_per_mib(r) for r in runs["qemu"]], digits=3,
                       target=("<= 0.01", lambda m, r: m <= 0.01)),
+        report.Figure("fs_guest_irqs_per_mib", "  guest's virtio interrupts per MiB", "per MiB",
+                      [irqs_per_mib(r) for r in mini], [irqs_per_mib(r) for r in runs["qemu"]],
+                      digits=1),
         report.Figure("fs_vmm_wakeups_per_mib", "minivmm kicks + irqs through the VMM per MiB",
                       "per MiB", [wakeups(r) for r in mini], [], digits=3,
                       target=("0", lambda m, r: m == 0)),

@@ -97,6 +97,10 @@ class PairRun:
         t = [guestbench.cpu_window(vm, start, end) for vm in self.vms]
         return None if None in t else sum(t)
 
+    def irqs_per_packet(self, i):
+        p, n = (self.send, self.recv)[i].get("packets"), self.packets(i)
+        return None if not p or "irqs" not in p or not n else p["irqs"] / n
+
     def sleeps_per_packet(self, i):
         n, d = self.packets(i), guestbench.sleeps_window(self.vms[i])
         return None if d is None or not n else d / n
@@ -196,6 +200,9 @@ def run(ctx):
                           f"{side}'s VMM threads (not vCPUs) waking per packet", "per packet",
                           *both(lambda r: r.sleeps_per_packet(idx)), digits=4,
                           target=("<= 0.01", lambda m, r: m <= 0.01)),
+            report.Figure(f"netgg_guest_irqs_per_packet_{side[:4]}",
+                          f"  {side} guest's virtio interrupts per packet", "per packet",
+                          *both(lambda r: r.irqs_per_packet(idx)), digits=3),
         ]
     for idx, side in enumerate(("sender", "receiver")):
         figures += [
@@ -225,6 +232,9 @@ def run(ctx):
              "(/proc/PID/task/*/status) over the transfer, both VMMs alike: QEMU's virtio-mmio "
              "has no irqfd, its main loop relays every back-end call; minivmm's call fds are "
              "KVM irqfds",
+             "guest interrupts: /proc/interrupts virtio lines over the transfer; Linux's "
+             "virtio-mmio handler reads InterruptStatus and writes InterruptACK on each: "
+             "2 MMIO exits per interrupt under either VMM",
              "per packet: the guest's rx+tx packet counts over the transfer; kicks/irqs are "
              "minivmm's device counters at exit (whole run); exits are minivmm's control-socket "
              "stats at the MINIVMM-BENCH-START/END console markers (they include the marker "
