@@ -14,7 +14,8 @@ fail() {
 tag=${MINIVMM_GB_TAG:-bench}
 mnt=/mnt/$tag
 mkdir -p "$mnt"
-mount -t virtiofs "$tag" "$mnt" 2>/tmp/mount.err || fail "mount -t virtiofs $tag: $(cat /tmp/mount.err)"
+mount -t virtiofs "$tag" "$mnt" 2>/tmp/mount.err ||
+    fail "mount -t virtiofs $tag: $(cat /tmp/mount.err)"
 # Interrupts the guest took from virtio devices (the first CPU column of /proc/interrupts).
 irqs() { awk '/virtio/ { s += $2 } END { print s + 0 }' /proc/interrupts; }
 before=$(irqs)

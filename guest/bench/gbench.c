@@ -105,8 +105,8 @@ static int cmd_recv(int port)
     if (ufd < 0 || lfd < 0)
         return die("socket");
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(ufd, (struct sockaddr *)&a, sizeof(a)) || bind(lfd, (struct sockaddr *)&a, sizeof(a)) ||
-        listen(lfd, 1))
+    if (bind(ufd, (struct sockaddr *)&a, sizeof(a)) ||
+        bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 1))
         return die("bind/listen");
     printf("GBENCH listening port=%d\n", port);
     fflush(stdout);

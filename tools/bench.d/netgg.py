@@ -219,7 +219,8 @@ def run(ctx):
                           [r.exits_per_packet(idx, "mmio_exits") for r in mini], [], digits=3),
         ]
     notes = [f"kernel {kernel}, initrd {initrd} (guest/bench appended), {ctx.memory} RAM, "
-             f"1 vCPU per guest, mtu {sz['mtu']}, {ctx.runs} pair run(s) per VMM, median [min..max]",
+             f"1 vCPU per guest, mtu {sz['mtu']}, {ctx.runs} pair run(s) per VMM, "
+             "median [min..max]",
              "each pair: its own dpdk-testpmd (-l 0,1 --no-huge, io forwarding between two "
              "net_vhost ports; one busy-polling lcore), both guests booted side by side; "
              "QEMU: -netdev vhost-user + virtio-net-device on virtio-mmio, memfd share=on",
