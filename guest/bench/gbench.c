@@ -20,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF_SIZE (1 << 20)
-#define CONNECT_TRIES 600 /* one a second: the peer may still be booting */
-#define UDP_IDLE_MS 30000 /* the receiver gives up after this long without a datagram */
-#define UDP_END_EVERY_MS 20 /* the sender repeats its end datagram until it hears back */
-#define UDP_DATA 'D'
-#define UDP_END 'E'
+#define BUF_SIZE         (1 << 20)
+#define CONNECT_TRIES    600   /* one a second: the peer may still be booting */
+#define UDP_IDLE_MS      30000 /* the receiver gives up after this long without a datagram */
+#define UDP_END_EVERY_MS 20    /* the sender repeats its end datagram until it hears back */
+#define UDP_DATA         'D'
+#define UDP_END          'E'
 
 static char buf[BUF_SIZE];
 
