@@ -4,7 +4,6 @@
 # Command lines are those of tests/firmware/fw_test.sh, so a bench run is a test run.
 import os
 import re
-import signal
 import subprocess
 import time
 
@@ -44,22 +43,7 @@ class Backend:
             time.sleep(0.05)
 
     def stop(self):
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if self.proc.poll() is not None:
-                break
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                continue
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # anything it left in its group
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        runner.stop_popen(self.proc)
 
     def __enter__(self):
         return self

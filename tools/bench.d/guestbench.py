@@ -5,12 +5,12 @@
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
 
 import boot
+import runner
 
 START = "MINIVMM-BENCH-START"
 END = "MINIVMM-BENCH-END"
@@ -140,22 +140,7 @@ class Vm:
             return None
 
     def stop(self):
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if self.proc.poll() is not None:
-                break
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                continue
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        runner.stop_popen(self.proc)
 
 
 def sample(vms, marker, first, last):

@@ -27,7 +27,6 @@
 import json
 import mmap
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -35,6 +34,7 @@ import time
 import fwio
 import machines
 import report
+import runner
 
 NAME = "migrate"
 HELP = "live migration of the dirty firmware guest, idle and busy: total time, downtime, rate vs loopback"
@@ -76,19 +76,7 @@ class Proc:
         return False
 
     def stop(self):
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if self.proc.poll() is not None:
-                break
-            try:
-                os.killpg(self.proc.pid, sig)
-                self.proc.wait(5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        runner.stop_popen(self.proc)
 
 
 class Qmp:

@@ -4,6 +4,7 @@
 import os
 import select
 import signal
+import subprocess
 import time
 
 DRAIN_S = 0.25
@@ -85,6 +86,24 @@ def stop(pid):
         if reaped:
             return reaped
     return os.wait4(pid, 0)
+
+
+def stop_popen(proc, grace=5):
+    """Ends a Popen started in its own session (SIGTERM, then SIGKILL) and anything it
+    left in its process group, then reaps it."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(grace)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # anything it left in its group
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def run(label, argv, tracer, work, markers, sample_at=None, guest_ram=(), end_marker=None,
