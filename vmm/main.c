@@ -30,14 +30,9 @@ struct main_signals {
 static void main_on_signal(struct ev_handler *h, uint32_t events)
 {
     struct main_signals *s = container_of(h, struct main_signals, h);
-    struct signalfd_siginfo si;
-    char reason[64];
 
     (void)events;
-    if (read(h->fd, &si, sizeof(si)) != sizeof(si))
-        return;
-    snprintf(reason, sizeof(reason), "stopped by signal %s", strsignal((int)si.ssi_signo));
-    vm_end(s->vm, VM_EXIT_ERROR, reason);
+    vm_end_on_signalfd(s->vm, h->fd);
 }
 
 static int main_block_signals(sigset_t *handled)

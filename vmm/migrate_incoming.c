@@ -191,14 +191,9 @@ static void *migrate_in_thread(void *arg)
 static void migrate_in_on_signal(struct ev_handler *h, uint32_t events)
 {
     struct migrate_in *in = container_of(h, struct migrate_in, sig);
-    struct signalfd_siginfo si;
-    char reason[64];
 
     (void)events;
-    if (read(h->fd, &si, sizeof(si)) != sizeof(si))
-        return;
-    snprintf(reason, sizeof(reason), "stopped by signal %s", strsignal((int)si.ssi_signo));
-    vm_end(in->vm, VM_EXIT_ERROR, reason);
+    vm_end_on_signalfd(in->vm, h->fd);
 }
 
 static void migrate_in_watch_signals(struct migrate_in *in)

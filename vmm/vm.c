@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -40,6 +41,17 @@ void vm_end(struct vm *vm, int status, const char *reason)
     vm->exit_status = status;
     snprintf(vm->exit_reason, sizeof(vm->exit_reason), "%s", reason);
     evloop_stop(&vm->loop);
+}
+
+void vm_end_on_signalfd(struct vm *vm, int sigfd)
+{
+    struct signalfd_siginfo si;
+    char reason[64];
+
+    if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+        return;
+    snprintf(reason, sizeof(reason), "stopped by signal %s", strsignal((int)si.ssi_signo));
+    vm_end(vm, VM_EXIT_ERROR, reason);
 }
 
 static void vm_on_vcpu_stop(void *opaque, struct vcpu *v, enum vcpu_end why, const char *reason)

@@ -80,5 +80,7 @@ int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm); /* accepts a half-built vm */
 /* Ends the VM from any thread: the first caller's status and reason stick. */
 void vm_end(struct vm *vm, int status, const char *reason);
+/* Reads one signal from signalfd sigfd and ends the VM for it ("stopped by signal NAME"). */
+void vm_end_on_signalfd(struct vm *vm, int sigfd);
 
 #endif
