@@ -214,6 +214,37 @@ bad:
     return -EPROTO;
 }
 
+/*
+ * MSR_IA32_TSC_DEADLINE again once the LAPIC is in place: KVM drops a deadline written while
+ * the LVT timer is not in TSC-deadline mode (a fresh vCPU's is one-shot), and KVM_SET_LAPIC
+ * then starts the timer with none, so a guest whose tick was armed would wait forever.
+ */
+#define VMSTATE_MSR_TSC_DEADLINE 0x6e0u
+
+static int vmstate_cpu_load_tsc_deadline(struct vcpu *v, const uint8_t *p, size_t len)
+{
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e;
+    } one = {.hdr.nmsrs = 1};
+    const uint8_t *data;
+    size_t dlen;
+    uint32_t n;
+
+    if (mstream_rec_get(p, len, CPU_MSRS, (const void **)&data, &dlen, 0) < 0 || dlen < 4)
+        return 0; /* vmstate_cpu_load_msrs said so already */
+    memcpy(&n, data, 4);
+    for (uint32_t i = 0; i < n && 4 + (i + 1) * sizeof(one.e) <= dlen; i++) {
+        memcpy(&one.e, data + 4 + i * sizeof(one.e), sizeof(one.e));
+        if (one.e.index != VMSTATE_MSR_TSC_DEADLINE || one.e.data == 0)
+            continue;
+        if (ioctl(v->fd, KVM_SET_MSRS, &one) != 1)
+            log_warn("vCPU %u: the TSC deadline could not be set again", v->index);
+        return 0;
+    }
+    return 0;
+}
+
 int vmstate_cpu_load(struct vcpu *v, const uint8_t *p, size_t len)
 {
     const void *data;
@@ -236,6 +267,7 @@ int vmstate_cpu_load(struct vcpu *v, const uint8_t *p, size_t len)
         (ret = vmstate_cpu_load_msrs(v, p, len)) < 0 ||
         (ret = vmstate_put(v, p, len, CPU_LAPIC, sizeof(struct kvm_lapic_state), KVM_SET_LAPIC,
                            "KVM_SET_LAPIC")) < 0 ||
+        (ret = vmstate_cpu_load_tsc_deadline(v, p, len)) < 0 ||
         (ret = vmstate_put(v, p, len, CPU_EVENTS, sizeof(struct kvm_vcpu_events),
                            KVM_SET_VCPU_EVENTS, "KVM_SET_VCPU_EVENTS")) < 0 ||
         (ret = vmstate_put_opt(v, p, len, CPU_DEBUGREGS, sizeof(struct kvm_debugregs),
