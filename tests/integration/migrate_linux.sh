@@ -9,7 +9,8 @@
 # announce requested and acked by the guest; the tap sees its gratuitous ARP); host <-> guest
 # ping works; the guest's read-back and this script's check of the image agree.
 # Time bounds (seconds, scaled by MINIVMM_TIMEOUT_SCALE): MIG_BOOT_WAIT (Linux up and
-# writing, 900), MIG_RUN_WAIT (each step after the move, 300).
+# writing, 900), MIG_RUN_WAIT (each step after the move, 300); MIG_VM_TIMEOUT: each
+# minivmm's --timeout (default: the sum of them all).
 . "$(dirname "$0")/lib.sh"
 need_kvm
 . "$(dirname "$0")/migrate_lib.sh"
@@ -93,7 +94,7 @@ start_linux() { # start_linux NAME BLK_SOCKET [minivmm args...]
 }
 # start_vm with a Linux-sized time limit.
 start_vm_t() {
-    local name=$1 limit=$((boot_wait + 6 * run_wait))
+    local name=$1 limit=${MIG_VM_TIMEOUT:-$((boot_wait + 6 * run_wait))}
     shift
     rm -f "$WORK/$name.status" "$WORK/$name.sock"
     (
@@ -107,7 +108,7 @@ start_vm_t() {
         echo $? >"$WORK/$name.status"
     ) &
     eval "${name}_job=$!"
-    on_exit "kill \$${name}_job; pkill -P \$${name}_job"
+    on_exit "pkill -TERM -P \$${name}_job; kill \$${name}_job" # timeout(1) passes TERM on
 }
 max_count() { grep -ao 'MIGRATE-COUNT [0-9]*' "$1" | awk '$2 > m { m = $2 } END { print m + 0 }'; }
 min_count() { grep -ao 'MIGRATE-COUNT [0-9]*' "$1" | awk 'NR == 1 || $2 < m { m = $2 } END { print m + 0 }'; }
