@@ -111,5 +111,13 @@ void vud_reset(void *opaque);
 void vud_config_changed(void *opaque);
 /* The event loop saw activity for this device: service it now or when the holder unlocks. */
 void vud_poke(struct vhost_user_dev *d);
+/*
+ * Ring q's vhost-user addresses, starting at index base (0 after a reset, the source's
+ * GET_VRING_BASE after a migration). -EINVAL when the queue is not ready, lacks its eventfds
+ * or does not lie wholly in guest RAM (the transport checked that already).
+ */
+MUST_CHECK int vud_ring_cfg(const struct gmem *gm, unsigned int q,
+                            const struct virtio_queue_config *c, uint32_t base,
+                            struct vu_ring_cfg *out);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "virtio_spec.h"
+#include "virtq_wire.h"
 
 /* Back-end channel messages handled per wake-up: a flooding back-end cannot starve the loop. */
 #define VUD_CHAN_BATCH 64
@@ -254,22 +255,20 @@ static int vud_set_mem_table(struct vhost_user_dev *d, const struct gmem *gm)
     return vu_frontend_set_mem_table(d->fe, r, gm->nregions);
 }
 
-/* The rings' VMM addresses: the transport has checked each lies wholly in guest RAM. */
-static int vud_ring_cfg(const struct gmem *gm, unsigned int q, const struct virtio_queue_config *c,
-                        struct vu_ring_cfg *out)
+int vud_ring_cfg(const struct gmem *gm, unsigned int q, const struct virtio_queue_config *c,
+                 uint32_t base, struct vu_ring_cfg *out)
 {
-    void *desc = gmem_ptr(gm, c->desc, 16ULL * c->size);
-    void *avail = gmem_ptr(gm, c->driver, 6 + 2ULL * c->size);
-    void *used = gmem_ptr(gm, c->device, 6 + 8ULL * c->size);
+    /* Sized for VIRTIO_F_EVENT_IDX (the trailing event fields), whether or not it was acked. */
+    void *desc = gmem_ptr(gm, c->desc, virtq_desc_bytes(c->size));
+    void *avail = gmem_ptr(gm, c->driver, virtq_avail_bytes(c->size, true));
+    void *used = gmem_ptr(gm, c->device, virtq_used_bytes(c->size, true));
 
-    if (!desc || !avail || !used || c->kick_fd < 0 || c->call_fd < 0)
+    if (!c->ready || !desc || !avail || !used || c->kick_fd < 0 || c->call_fd < 0)
         return -EINVAL;
-    /* Base 0 after a reset (the driver starts its rings afresh); a migrated VM's rings go on
-     * from the source's GET_VRING_BASE. */
     *out = (struct vu_ring_cfg){
         .index = q,
         .num = c->size,
-        .base = c->base,
+        .base = base,
         .desc_uaddr = (uintptr_t)desc,
         .avail_uaddr = (uintptr_t)avail,
         .used_uaddr = (uintptr_t)used,
@@ -320,7 +319,9 @@ static int vud_start(struct vhost_user_dev *d, const struct virtio_activation *a
 
         if (!act->queues[q].ready || (q < 64 && (vmmq >> q & 1)))
             continue;
-        ret = vud_ring_cfg(act->gmem, q, &act->queues[q], &cfg);
+        /* Base 0 after a reset (the driver starts its rings afresh); a migrated VM's rings go
+         * on from the source's GET_VRING_BASE. */
+        ret = vud_ring_cfg(act->gmem, q, &act->queues[q], act->queues[q].base, &cfg);
         if (ret < 0)
             log_err("%s: queue %u: no ioeventfd/irqfd to hand to the back-end", d->name, q);
         else

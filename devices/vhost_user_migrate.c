@@ -136,33 +136,6 @@ int vumig_stop(struct vumig *m)
     return ret;
 }
 
-/* The ring's VMM addresses (the transport checked them at QueueReady or load). */
-static int vumig_ring_cfg(struct vhost_user_dev *d, unsigned int q,
-                          const struct virtio_queue_config *c, uint32_t base,
-                          struct vu_ring_cfg *out)
-{
-    const struct gmem *gm = d->m.gmem;
-    void *desc = gmem_ptr(gm, c->desc, 16ULL * c->size);
-    void *avail = gmem_ptr(gm, c->driver, 6 + 2ULL * c->size);
-    void *used = gmem_ptr(gm, c->device, 6 + 8ULL * c->size);
-
-    if (!c->ready || !desc || !avail || !used || c->kick_fd < 0 || c->call_fd < 0)
-        return -EINVAL;
-    *out = (struct vu_ring_cfg){
-        .index = q,
-        .num = c->size,
-        .base = base,
-        .desc_uaddr = (uintptr_t)desc,
-        .avail_uaddr = (uintptr_t)avail,
-        .used_uaddr = (uintptr_t)used,
-        .used_gpa = c->device,
-        .kick_fd = c->kick_fd,
-        .call_fd = c->call_fd,
-        .err_fd = -1,
-    };
-    return 0;
-}
-
 /* VMM-served queues run again and serve what the guest queued meanwhile (lock held). */
 static void vumig_serve_vmmq(struct vhost_user_dev *d)
 {
@@ -184,7 +157,7 @@ int vumig_restart(struct vumig *m)
 
         if (!(m->st.stopped >> q & 1))
             continue;
-        ret = vumig_ring_cfg(d, q, &qc[q], m->st.bases[q], &cfg);
+        ret = vud_ring_cfg(d->m.gmem, q, &qc[q], m->st.bases[q], &cfg);
         if (ret == 0)
             ret = vu_frontend_start_ring(d->fe, &cfg);
         if (ret < 0)
