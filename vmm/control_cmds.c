@@ -157,19 +157,16 @@ static json_object *control_migrate_reply(struct vm *vm)
     if (s.phase == MIGRATE_NONE)
         return r;
     add_str(r, "kind", s.incoming ? "incoming" : s.snapshot ? "snapshot" : "migration");
+    add_str(r, "uri", s.uri);
+    if (s.error[0])
+        add_str(r, "error", s.error);
     if (s.incoming) { /* the destination: what arrived so far */
-        add_str(r, "uri", s.uri);
-        if (s.error[0])
-            add_str(r, "error", s.error);
         add_u64(r, "ram_pages", s.ram_pages);
         add_u64(r, "bytes_received", s.bytes_received);
         add_u64(r, "ram_sections_received", s.ram_sections_received);
         add_u64(r, "total_ms", s.total_ms);
         return r;
     }
-    add_str(r, "uri", s.uri);
-    if (s.error[0])
-        add_str(r, "error", s.error);
     add_u64(r, "rounds", s.rounds);
     add_u64(r, "ram_pages", s.ram_pages);
     add_u64(r, "pages_sent", s.pages_sent);
