@@ -14,20 +14,25 @@
 #define LZ4_LEGACY_MAGIC 0x184c2102u
 #define LZ4_LEGACY_BLOCK (8u << 20) /* lz4 -l: every frame but the last holds 8 MiB */
 
+/* What the host can unpack; everything else is left to the guest's decompressor. */
+enum bzpayload_kind { BZPAYLOAD_OTHER, BZPAYLOAD_ELF, BZPAYLOAD_LZ4 };
+
 static const struct {
     const char *name;
+    enum bzpayload_kind kind;
     uint8_t magic[6];
     size_t len;
 } bzpayload_magics[] = {
-    {"ELF (uncompressed)", {0x7f, 'E', 'L', 'F'}, 4},
-    {"lz4", {0x02, 0x21, 0x4c, 0x18}, 4},
-    {"gzip", {0x1f, 0x8b}, 2},
-    {"xz", {0xfd, '7', 'z', 'X', 'Z', 0x00}, 6},
-    {"zstd", {0x28, 0xb5, 0x2f, 0xfd}, 4},
-    {"lzo", {0x89, 'L', 'Z', 'O'}, 4},
-    {"bzip2", {'B', 'Z', 'h'}, 3},
-    {"lzma", {0x5d, 0x00, 0x00}, 3},
+    {"ELF (uncompressed)", BZPAYLOAD_ELF, {0x7f, 'E', 'L', 'F'}, 4},
+    {"lz4", BZPAYLOAD_LZ4, {0x02, 0x21, 0x4c, 0x18}, 4},
+    {"gzip", BZPAYLOAD_OTHER, {0x1f, 0x8b}, 2},
+    {"xz", BZPAYLOAD_OTHER, {0xfd, '7', 'z', 'X', 'Z', 0x00}, 6},
+    {"zstd", BZPAYLOAD_OTHER, {0x28, 0xb5, 0x2f, 0xfd}, 4},
+    {"lzo", BZPAYLOAD_OTHER, {0x89, 'L', 'Z', 'O'}, 4},
+    {"bzip2", BZPAYLOAD_OTHER, {'B', 'Z', 'h'}, 3},
+    {"lzma", BZPAYLOAD_OTHER, {0x5d, 0x00, 0x00}, 3},
 };
+#define BZPAYLOAD_NMAGICS (sizeof(bzpayload_magics) / sizeof(bzpayload_magics[0]))
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -45,17 +50,25 @@ static const uint8_t *bzpayload_bytes(const struct bzimage *bz, size_t *len)
     return bz->kernel + off;
 }
 
-const char *bzpayload_format(const struct bzimage *bz)
+/* Index in bzpayload_magics of the payload's format, or BZPAYLOAD_NMAGICS. */
+static size_t bzpayload_match(const struct bzimage *bz)
 {
-    size_t len;
+    size_t len, i;
     const uint8_t *p = bzpayload_bytes(bz, &len);
 
-    for (size_t i = 0; p && i < sizeof(bzpayload_magics) / sizeof(bzpayload_magics[0]); i++) {
+    for (i = 0; p && i < BZPAYLOAD_NMAGICS; i++) {
         if (len >= bzpayload_magics[i].len &&
             memcmp(p, bzpayload_magics[i].magic, bzpayload_magics[i].len) == 0)
-            return bzpayload_magics[i].name;
+            return i;
     }
-    return "unknown";
+    return BZPAYLOAD_NMAGICS;
+}
+
+const char *bzpayload_format(const struct bzimage *bz)
+{
+    size_t i = bzpayload_match(bz);
+
+    return i < BZPAYLOAD_NMAGICS ? bzpayload_magics[i].name : "unknown";
 }
 
 /* Faults a fresh buffer in with one call instead of one page fault per 4 KiB written. */
@@ -128,9 +141,9 @@ corrupt:
 
 int bzpayload_unpack(const struct bzimage *bz, const char *name, uint8_t **out, size_t *out_len)
 {
-    const char *format = bzpayload_format(bz);
-    size_t len;
+    size_t len, i = bzpayload_match(bz);
     const uint8_t *p = bzpayload_bytes(bz, &len);
+    enum bzpayload_kind kind = i < BZPAYLOAD_NMAGICS ? bzpayload_magics[i].kind : BZPAYLOAD_OTHER;
 
     *out = NULL;
     *out_len = 0;
@@ -140,9 +153,9 @@ int bzpayload_unpack(const struct bzimage *bz, const char *name, uint8_t **out, 
         log_err("%s: header places the payload outside the kernel", name);
         return -EINVAL;
     }
-    if (strcmp(format, "lz4") == 0)
+    if (kind == BZPAYLOAD_LZ4)
         return bzpayload_lz4(p, len, name, out, out_len);
-    if (strcmp(format, "ELF (uncompressed)") != 0)
+    if (kind != BZPAYLOAD_ELF)
         return -ENOTSUP;
     *out = malloc(len);
     if (!*out)
