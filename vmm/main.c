@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,12 @@ int main(int argc, char **argv)
 
     /* Decided before minivmm opens anything: later, fd 0 may be one of our own fds. */
     bool stdin_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
+
+    /*
+     * One malloc arena: the VMM's threads allocate little, and a thread's first malloc
+     * otherwise maps (and trims) a 64 MiB arena while the main thread sets up KVM.
+     */
+    mallopt(M_ARENA_MAX, 1);
 
     ret = options_parse(argc, argv, &opts, err, sizeof(err));
     if (ret == OPTIONS_HELP) {

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "migrate_dev.h"
 #include "vm.h"
 #include "vmstate.h"
@@ -102,6 +103,9 @@ static void *migrate_thread(void *arg)
 
     pthread_setname_np(pthread_self(), "migrate");
     ret = mstream_init(&m->s, -1);
+    /* The kernel stream writes guest RAM behind KVM's dirty log: it must have finished. */
+    if (ret == 0 && m->vm->image && (ret = boot_image_wait(m->vm->image)) < 0)
+        log_err("the kernel is not wholly in guest RAM (%s): nothing to migrate", strerror(-ret));
     if (ret == 0)
         ret = migrate_send(m);
     migrate_finish(m, ret);

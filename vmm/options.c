@@ -287,6 +287,19 @@ static int opt_string(struct options *o, const char *name, const char *val, char
         o->dump_dtb = val;
     return 0;
 }
+static int opt_kernel_load(struct options *o, const char *name, const char *val, char *err,
+                           size_t errlen)
+{
+    if (!strcmp(val, "auto"))
+        o->kernel_load = OPTIONS_KERNEL_LOAD_AUTO;
+    else if (!strcmp(val, "copy"))
+        o->kernel_load = OPTIONS_KERNEL_LOAD_COPY;
+    else if (!strcmp(val, "stream"))
+        o->kernel_load = OPTIONS_KERNEL_LOAD_STREAM;
+    else
+        return opt_bad(err, errlen, name, val, "expected auto, copy or stream");
+    return 0;
+}
 
 static int opt_flag(struct options *o, const char *name, const char *val, char *err, size_t errlen)
 {
@@ -306,6 +319,7 @@ static const struct opt opt_table[] = {
     {"cpus", "N", opt_cpus},
     {"cpu-model", "host|baseline|auto", opt_cpu_model},
     {"boot-entry", "auto|pvh32|pvh64|linux64", opt_boot_entry},
+    {"kernel-load", "auto|copy|stream", opt_kernel_load},
     {"serial", "stdio|file:PATH|none", opt_serial},
     {"device", "SPEC", opt_device},
     {"trace", "SPEC", opt_trace},
@@ -424,6 +438,11 @@ void options_usage(FILE *f)
           "                            payload is unpacked on the host and its vmlinux entered\n"
           "                            through PVH (auto), else at the bzImage's 64-bit entry,\n"
           "                            its decompressor running in the guest (linux64)\n"
+          "  --kernel-load MODE        auto, copy or stream (default auto): stream writes the\n"
+          "                            kernel and initrd into guest RAM while the vCPUs\n"
+          "                            already run (userfaultfd makes an access wait for its\n"
+          "                            page); copy writes them before the first KVM_RUN;\n"
+          "                            auto streams images of 1 MiB or more when it can\n"
           "  --serial MODE             console UART: stdio, file:PATH or none (default stdio)\n"
           "  --device SPEC             add a device (repeatable)\n"
           "  --trace SPEC              trace a subsystem, e.g. vhost-user,file=PATH (repeatable)\n"

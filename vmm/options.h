@@ -41,6 +41,13 @@ enum options_boot_entry {
     OPTIONS_BOOT_ENTRY_LINUX64, /* a bzImage's 64-bit entry: the guest decompresses it */
 };
 
+/* How the kernel and initrd get into guest RAM (kload.h). */
+enum options_kernel_load {
+    OPTIONS_KERNEL_LOAD_AUTO,   /* streamed while the vCPUs run when possible, else copied */
+    OPTIONS_KERNEL_LOAD_COPY,   /* copied before the first KVM_RUN */
+    OPTIONS_KERNEL_LOAD_STREAM, /* streamed, or fail saying why not */
+};
+
 enum options_serial {
     OPTIONS_SERIAL_STDIO,
     OPTIONS_SERIAL_FILE, /* serial_path */
@@ -56,6 +63,7 @@ struct options {
     unsigned int cpus; /* 1..OPTIONS_CPUS_MAX */
     enum options_cpu_model cpu_model;
     enum options_boot_entry boot_entry; /* pvh32/pvh64 need a PVH image (checked at load) */
+    enum options_kernel_load kernel_load;
     enum options_serial serial;
     const char *serial_path;
     /* --device and --trace specs, raw and in command-line order (parsed by their layers). */

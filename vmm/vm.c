@@ -65,6 +65,11 @@ static void vm_on_reset(void *opaque)
     vm_end(opaque, VM_EXIT_OK, "guest requested reset");
 }
 
+static void vm_on_load_error(void *opaque, const char *reason)
+{
+    vm_end(opaque, VM_EXIT_ERROR, reason);
+}
+
 static void vm_on_test_finish(void *opaque, int status)
 {
     char reason[64];
@@ -167,11 +172,71 @@ static int vm_check_boot_entry(struct vm *vm, const struct boot_entry *entry)
         return -EINVAL;
     }
     if (entry->unpacked)
-        log_debug("%s: vmlinux unpacked on the host, entered through PVH", vm->opts->kernel);
+        log_debug("%s: vmlinux unpacked on the host, entered at startup_64", vm->opts->kernel);
     return 0;
 }
 
-/* Phase 2: kernel, initrd, command line, device tree, boot tables. */
+/*
+ * Phase 2's thread: the work that needs no VM, on the second core while phases 3 to 5
+ * build one. Reading the kernel (for an lz4 bzImage: decoding its headers) and
+ * KVM_GET_SUPPORTED_CPUID (~0.4 ms on PVM) are most of exec -> first KVM_RUN otherwise.
+ */
+static void *vm_prepare_main(void *arg)
+{
+    struct vm *vm = arg;
+    int ret = 0;
+
+    pthread_setname_np(pthread_self(), "prepare");
+    if (vm->image)
+        ret = boot_image_read(vm->image);
+    if (ret == 0)
+        ret = kvm_vm_supported_cpuid(&vm->kvm, &vm->cpuid);
+    vm->prepare_result = ret;
+    return NULL;
+}
+
+/* Phase 2: /dev/kvm opened, the image and CPUID prepared on another thread. */
+static int vm_prepare(struct vm *vm)
+{
+    int ret = kvm_vm_open(&vm->kvm);
+
+    if (ret == 0 && !vm->opts->incoming)
+        ret = boot_image_open(vm->opts->kernel,
+                              vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_LINUX64, &vm->image);
+    if (ret < 0)
+        return ret;
+    ret = pthread_create(&vm->prepare, NULL, vm_prepare_main, vm);
+    if (ret) {
+        log_err("cannot start the preparation thread: %s", strerror(ret));
+        return -ret;
+    }
+    vm->prepare_started = true;
+    return 0;
+}
+
+/* Waits for phase 2's thread (idempotent): its errors are logged already. */
+static int vm_prepared(struct vm *vm)
+{
+    if (vm->prepare_started)
+        pthread_join(vm->prepare, NULL);
+    vm->prepare_started = false;
+    return vm->prepare_result;
+}
+
+static enum kload_mode vm_kernel_load_mode(const struct vm *vm)
+{
+    switch (vm->opts->kernel_load) {
+    case OPTIONS_KERNEL_LOAD_COPY:
+        return KLOAD_COPY;
+    case OPTIONS_KERNEL_LOAD_STREAM:
+        return KLOAD_STREAM;
+    case OPTIONS_KERNEL_LOAD_AUTO:
+        break;
+    }
+    return KLOAD_AUTO;
+}
+
+/* Phase 7: kernel, initrd, command line, device tree, boot tables. */
 static int vm_load_image(struct vm *vm, struct boot_entry *entry)
 {
     struct cmdline_dev devs[LAYOUT_VIRTIO_MMIO_MAX];
@@ -208,9 +273,11 @@ static int vm_load_image(struct vm *vm, struct boot_entry *entry)
         .dtb = dtb,
         .dtb_size = (size_t)dtb_len,
         .pvh_entry64 = vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_PVH64,
-        .bzimage_in_guest = vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_LINUX64,
+        .load_mode = vm_kernel_load_mode(vm),
+        .on_load_error = vm_on_load_error,
+        .opaque = vm,
     };
-    ret = boot_load(&cfg, &vm->gmem, entry);
+    ret = boot_load(&cfg, vm->image, &vm->gmem, entry);
     ret = ret < 0 ? ret : vm_check_boot_entry(vm, entry);
 out:
     free(user);
@@ -219,7 +286,7 @@ out:
     return ret;
 }
 
-/* Phase 3: the KVM VM with its irqchip, PIT and memory slots. */
+/* Phase 3: the KVM VM with its irqchip, PIT and memory slots (/dev/kvm is open). */
 static int vm_setup_kvm(struct vm *vm)
 {
     return kvm_vm_create(&vm->kvm, &vm->gmem);
@@ -277,8 +344,26 @@ fail:
     return -errno;
 }
 
-/* Phase 6: vCPUs with their CPUID, platform state and (BSP) entry registers. */
-static int vm_setup_vcpus(struct vm *vm, const struct boot_entry *entry)
+static int vm_create_vcpus(struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->ncpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        int ret = vcpu_create(v, &vm->kvm, i);
+
+        if (ret < 0)
+            return ret;
+        vm->vcpus_created = i + 1;
+        v->pio = &vm->pio;
+        v->mmio = &vm->mmio;
+        v->gm = &vm->gmem;
+        v->stop = vm_on_vcpu_stop;
+        v->stop_opaque = vm;
+    }
+    return 0;
+}
+
+/* Phase 6: vCPUs, then (once phase 2's thread has it) their CPUID and platform state. */
+static int vm_setup_vcpus(struct vm *vm)
 {
     struct cpuid_vcpu model = {
         .model = vm->opts->cpu_model == OPTIONS_CPU_HOST ? CPUID_MODEL_HOST : CPUID_MODEL_BASELINE,
@@ -293,7 +378,9 @@ static int vm_setup_vcpus(struct vm *vm, const struct boot_entry *entry)
         if (vm->kvm.is_pvm)
             log_info("host KVM is PVM: using the baseline CPU model");
     }
-    ret = kvm_vm_supported_cpuid(&vm->kvm, &vm->cpuid);
+    ret = vm_create_vcpus(vm);
+    if (ret == 0)
+        ret = vm_prepared(vm);
     if (ret < 0)
         return ret;
     cpuid_size = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
@@ -301,32 +388,30 @@ static int vm_setup_vcpus(struct vm *vm, const struct boot_entry *entry)
     struct kvm_cpuid2 *mine = malloc(sizeof(*mine) + capacity * sizeof(mine->entries[0]));
     if (!mine)
         return -ENOMEM;
-    for (unsigned int i = 0; i < vm->ncpus; i++) {
-        struct vcpu *v = &vm->vcpus[i];
-
-        ret = vcpu_create(v, &vm->kvm, i);
-        if (ret < 0)
-            break;
-        vm->vcpus_created = i + 1;
-        v->pio = &vm->pio;
-        v->mmio = &vm->mmio;
-        v->gm = &vm->gmem;
-        v->stop = vm_on_vcpu_stop;
-        v->stop_opaque = vm;
+    for (unsigned int i = 0; i < vm->ncpus && ret == 0; i++) {
         memcpy(mine, vm->cpuid, cpuid_size);
         model.index = i;
         ret = cpuid_filter(mine, capacity, &model);
         if (ret == 0)
-            ret = vcpu_set_cpuid(v, mine);
+            ret = vcpu_set_cpuid(&vm->vcpus[i], mine);
         if (ret == 0)
-            ret = vcpu_init_platform_state(v);
-        if (ret < 0)
-            break;
+            ret = vcpu_init_platform_state(&vm->vcpus[i]);
     }
     free(mine);
-    if (ret < 0 || vm->opts->incoming) /* an incoming VM brings its own registers */
-        return ret;
-    return vm_setup_bsp(vm, entry);
+    return ret;
+}
+
+/* Phases 7 and 8: the image in guest RAM, the boot CPU at its entry (an incoming VM brings
+ * both). Last before the vCPUs start: the image was read meanwhile on another core. */
+static int vm_setup_boot(struct vm *vm)
+{
+    struct boot_entry entry;
+    int ret;
+
+    if (vm->opts->incoming)
+        return 0;
+    ret = vm_load_image(vm, &entry);
+    return ret < 0 ? ret : vm_setup_bsp(vm, &entry);
 }
 
 static void vm_on_watchdog(struct ev_handler *h, uint32_t events)
@@ -339,7 +424,7 @@ static void vm_on_watchdog(struct ev_handler *h, uint32_t events)
     vm_end(vm, VM_EXIT_TIMEOUT, reason);
 }
 
-/* Phase 7: the event loop: console input, watchdog, device sockets. */
+/* Phase 9: the event loop: console input, watchdog, device sockets. */
 static int vm_setup_loop(struct vm *vm)
 {
     int ret = console_start_input(vm);
@@ -354,7 +439,7 @@ static int vm_setup_loop(struct vm *vm)
     return evloop_add(&vm->loop, &vm->watchdog, EPOLLIN);
 }
 
-/* Phase 8: pause/migration state and the control socket (--api-socket). */
+/* Phase 10: pause/migration state and the control socket (--api-socket). */
 static int vm_setup_control(struct vm *vm)
 {
     int ret = vmstate_create(vm);
@@ -365,8 +450,8 @@ static int vm_setup_control(struct vm *vm)
     return vm->control ? 0 : -EINVAL;
 }
 
-/* Phase 9 (--incoming URI only, instead of phase 2's image): the VM arrives from a source
- * or a snapshot file, before the vCPUs start. */
+/* Phase 11 (--incoming URI only, instead of phases 2, 7 and 8): the VM arrives from a
+ * source or a snapshot file, before the vCPUs start. */
 static int vm_setup_incoming(struct vm *vm)
 {
     return vm->opts->incoming ? migrate_incoming(vm) : 0;
@@ -374,7 +459,6 @@ static int vm_setup_incoming(struct vm *vm)
 
 int vm_create(struct vm *vm, const struct options *opts, bool stdin_open)
 {
-    struct boot_entry entry;
     int ret;
 
     memset(vm, 0, sizeof(*vm));
@@ -395,8 +479,7 @@ int vm_create(struct vm *vm, const struct options *opts, bool stdin_open)
         return ret;
     if ((ret = vm_setup_memory(vm)) < 0)
         return ret;
-    memset(&entry, 0, sizeof(entry));
-    if (!opts->incoming && (ret = vm_load_image(vm, &entry)) < 0)
+    if ((ret = vm_prepare(vm)) < 0)
         return ret;
     if ((ret = console_open_output(vm)) < 0)
         return ret;
@@ -406,13 +489,30 @@ int vm_create(struct vm *vm, const struct options *opts, bool stdin_open)
         return ret;
     if ((ret = vm_devices_create(vm)) < 0)
         return ret;
-    if ((ret = vm_setup_vcpus(vm, &entry)) < 0)
+    if ((ret = vm_setup_vcpus(vm)) < 0)
+        return ret;
+    if ((ret = vm_setup_boot(vm)) < 0)
         return ret;
     if ((ret = vm_setup_loop(vm)) < 0)
         return ret;
     if ((ret = vm_setup_control(vm)) < 0)
         return ret;
     return vm_setup_incoming(vm);
+}
+
+/* How the kernel got into guest RAM while the vCPUs ran (nothing to say for a copy). */
+static void vm_report_load(struct vm *vm)
+{
+    struct kload_stats st;
+
+    if (!vm->image)
+        return;
+    st = boot_image_stats(vm->image);
+    if (st.end_ns > st.start_ns)
+        log_info("kernel streamed: %.1f MiB in %.1f ms while the vCPUs ran, %llu accesses "
+                 "waited for a page",
+                 (double)st.bytes / (1 << 20), (double)(st.end_ns - st.start_ns) / 1e6,
+                 (unsigned long long)st.faults);
 }
 
 static void vm_report_exits(struct vm *vm)
@@ -428,6 +528,7 @@ static void vm_report_exits(struct vm *vm)
     log_info("exits to the VMM: %llu (port I/O %llu, MMIO %llu, other %llu)",
              (unsigned long long)total.exits, (unsigned long long)total.io,
              (unsigned long long)total.mmio, (unsigned long long)total.other);
+    vm_report_load(vm);
     vm_devices_report(vm);
 }
 
@@ -442,6 +543,9 @@ int vm_run(struct vm *vm)
             break;
         }
     }
+    /* After the vCPUs: the stream must not keep them from a CPU before their first KVM_RUN. */
+    if (vm->image && boot_image_go(vm->image) < 0)
+        vm_end(vm, VM_EXIT_ERROR, "cannot start streaming the kernel into guest RAM");
     if (!__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE)) {
         ret = evloop_run(&vm->loop);
         if (ret < 0) {
@@ -452,6 +556,7 @@ int vm_run(struct vm *vm)
     }
     for (unsigned int i = 0; i < vm->vcpus_created; i++)
         vcpu_request_stop(&vm->vcpus[i]);
+    boot_image_stop(vm->image); /* a vCPU may wait for a page the stream will not write now */
     for (unsigned int i = 0; i < vm->vcpus_created; i++)
         vcpu_join(&vm->vcpus[i]);
     terminal_restore();
@@ -470,9 +575,12 @@ int vm_run(struct vm *vm)
 /* Teardown: the reverse of vm_create, each step accepting a half-built part. */
 void vm_destroy(struct vm *vm)
 {
+    (void)vm_prepared(vm); /* a failed start may leave it running */
     control_destroy(vm->control);
     vm->control = NULL;
     vmstate_destroy(vm); /* joins a migration job before the parts it uses go */
+    boot_image_close(vm->image);
+    vm->image = NULL;
     for (unsigned int i = 0; i < vm->vcpus_created; i++)
         vcpu_destroy(&vm->vcpus[i]);
     vm->vcpus_created = 0;

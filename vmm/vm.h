@@ -7,6 +7,7 @@
 #define MINIVMM_VM_H
 
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ enum vm_status {
     VM_EXIT_TIMEOUT = 3, /* --timeout expired */
 };
 
+struct boot_image;
 struct serial;
 struct i8042;
 struct cmos;
@@ -46,6 +48,10 @@ struct vm {
     struct vcpu vcpus[VM_MAX_CPUS];
     unsigned int vcpus_created;
     struct kvm_cpuid2 *cpuid;
+    struct boot_image *image; /* the kernel being read, then loaded (NULL: --incoming) */
+    pthread_t prepare;        /* phase 2's thread: reads the image, asks KVM for its CPUID */
+    bool prepare_started;
+    int prepare_result;
 
     struct irq_line serial_irq;
     struct pio_sink post; /* port 0x80 */

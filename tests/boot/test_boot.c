@@ -1,10 +1,11 @@
 /*
- * Unit tests for vmm/boot/boot.c: boot_load end to end on synthetic kernels
+ * Unit tests for vmm/boot/boot.c: boot_load_sync end to end on synthetic kernels
  * written to temporary files (kind detection, entry state, initrd placement,
  * MP table and page tables present, one clear error per bad input), plus the
  * real guest kernel when the guest build has left one in ~/.cache/minivmm.
  */
 #include <criterion/criterion.h>
+#include <elf.h>
 #include <errno.h>
 #include <glob.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "boot.h"
 #include "bzimage.h"
 #include "cpumode.h"
+#include "elfload.h"
 #include "fixture.h"
 #include "layout.h"
 #include "pvh.h"
@@ -99,7 +101,7 @@ Test(boot, bzimage_with_initrd)
                               .cmdline = "console=ttyS0",
                               .ncpus = 2};
     fixture_gmem(&gm, 64 * MiB);
-    cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
+    cr_assert_eq(boot_load_sync(&cfg, false, &gm, &e), 0);
     cr_assert_eq(e.kind, BOOT_KIND_BZIMAGE);
     cr_assert_eq(e.mode, BOOT_CPU_LONG64);
     cr_assert_eq(e.rip, 16 * MiB + 0x200, "startup_64");
@@ -140,7 +142,7 @@ Test(boot, initrd_limited_by_low_ram)
     files.initrd = initrd_file(5000);
     struct boot_config cfg = {.kernel_path = files.kernel, .initrd_path = files.initrd, .ncpus = 1};
     fixture_gmem(&gm, 32 * MiB);
-    cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
+    cr_assert_eq(boot_load_sync(&cfg, false, &gm, &e), 0);
     cr_assert_eq(gmem_read(&gm, LAYOUT_ZERO_PAGE, &bp, sizeof(bp)), 0);
     cr_assert_eq(bp.hdr.ramdisk_image, 32 * MiB - 8192);
     gmem_destroy(&gm);
@@ -158,7 +160,7 @@ Test(boot, initrd_does_not_fit_above_the_kernel)
     struct boot_config cfg = {.kernel_path = files.kernel, .initrd_path = files.initrd, .ncpus = 1};
     fixture_gmem(&gm, 32 * MiB);
     fixture_capture_begin();
-    cr_assert_eq(boot_load(&cfg, &gm, &e), -ENOSPC);
+    cr_assert_eq(boot_load_sync(&cfg, false, &gm, &e), -ENOSPC);
     const char *log = fixture_capture_end();
     cr_assert(strstr(log, "do not fit in guest RAM"), "%s", log);
     gmem_destroy(&gm);
@@ -187,7 +189,7 @@ static void pvh_boot(bool entry64)
                               .dtb_size = sizeof(dtb),
                               .pvh_entry64 = entry64};
     fixture_gmem(&gm, 16 * MiB);
-    cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
+    cr_assert_eq(boot_load_sync(&cfg, false, &gm, &e), 0);
     cr_assert_eq(e.kind, BOOT_KIND_PVH);
     cr_assert_eq(e.rbx, LAYOUT_ZERO_PAGE);
     cr_assert_eq(gmem_read(&gm, LAYOUT_ZERO_PAGE, &si, sizeof(si)), 0);
@@ -230,7 +232,7 @@ static void expect_error(const struct boot_config *cfg, uint64_t ram, int want, 
 
     fixture_gmem(&gm, ram);
     fixture_capture_begin();
-    cr_assert_eq(boot_load(cfg, &gm, &e), want);
+    cr_assert_eq(boot_load_sync(cfg, false, &gm, &e), want);
     const char *log = fixture_capture_end();
     cr_assert(strstr(log, msg), "expected '%s' in '%s'", msg, log);
     cr_assert_eq(strchr(log, '\n'), log + strlen(log) - 1, "exactly one line: %s", log);
@@ -326,6 +328,46 @@ static const char *real_kernel(const char *name)
     return path;
 }
 
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+
+    cr_assert(f, "%s", path);
+    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    cr_assert_gt(n, 0);
+    rewind(f);
+    buf = malloc((size_t)n);
+    cr_assert(buf);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Every PT_LOAD segment of the vmlinux at path is in guest RAM, and rip is its ELF entry. */
+static void expect_vmlinux_in_ram(const char *path, struct gmem *gm, uint64_t rip)
+{
+    size_t len;
+    uint8_t *img = read_file(path, &len);
+    struct elfload_image elf;
+
+    cr_assert_eq(elfload_parse(img, len, path, &elf), 0);
+    cr_assert_eq(rip, elf.entry, "startup_64, the vmlinux's ELF entry");
+    for (unsigned int i = 0; i < elf.phnum; i++) {
+        struct elfload_segment seg;
+
+        elfload_segment(&elf, i, &seg);
+        if (seg.type != PT_LOAD)
+            continue;
+        cr_assert_eq(memcmp(gmem_ptr(gm, seg.paddr, seg.filesz), img + seg.offset, seg.filesz), 0,
+                     "segment %u at 0x%llx", i, (unsigned long long)seg.paddr);
+    }
+    free(img);
+}
+
 Test(boot, real_bzimage)
 {
     const char *path = real_kernel("bzImage");
@@ -339,10 +381,9 @@ Test(boot, real_bzimage)
         cr_skip_test("no guest bzImage in ~/.cache/minivmm (guest/ not built yet)");
     }
     /* --boot-entry linux64: the bzImage's own 64-bit entry, its decompressor in the guest. */
-    struct boot_config cfg = {
-        .kernel_path = path, .cmdline = "console=ttyS0", .ncpus = 1, .bzimage_in_guest = true};
+    struct boot_config cfg = {.kernel_path = path, .cmdline = "console=ttyS0", .ncpus = 1};
     fixture_gmem(&gm, 256 * MiB);
-    cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
+    cr_assert_eq(boot_load_sync(&cfg, true, &gm, &e), 0);
     cr_assert_eq(e.kind, BOOT_KIND_BZIMAGE);
     cr_assert_not(e.unpacked);
     cr_assert_eq(e.mode, BOOT_CPU_LONG64);
@@ -353,14 +394,17 @@ Test(boot, real_bzimage)
     gmem_destroy(&gm);
 }
 
-/* The guest kernel's bzImage (lz4) unpacked on the host enters exactly where its vmlinux does. */
+/*
+ * The guest kernel's bzImage (lz4) unpacked on the host: every segment of its vmlinux lands
+ * where the vmlinux of the same build says, and the CPU enters at startup_64 with boot_params.
+ */
 Test(boot, real_bzimage_unpacked)
 {
     const char *bz = real_kernel("bzImage");
     char vmlinux[4096];
     struct gmem gm;
-    struct boot_entry e, ev;
-    uint32_t magic;
+    struct boot_entry e;
+    struct boot_params bp;
 
     if (!bz) {
         cr_assert_str_neq(getenv("CI") ? getenv("CI") : "", "true", "no guest bzImage in CI");
@@ -368,19 +412,20 @@ Test(boot, real_bzimage_unpacked)
     }
     snprintf(vmlinux, sizeof(vmlinux), "%.*s/vmlinux", (int)(strrchr(bz, '/') - bz), bz);
     struct boot_config cfg = {.kernel_path = bz, .cmdline = "console=ttyS0", .ncpus = 1};
-    fixture_gmem(&gm, 256 * MiB);
-    cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
-    cr_assert_eq(e.kind, BOOT_KIND_BZIMAGE);
-    cr_assert(e.unpacked, "the guest kernel's lz4 bzImage is unpacked on the host");
-    cr_assert_eq(e.mode, BOOT_CPU_PROT32);
-    cr_assert_eq(gmem_read(&gm, LAYOUT_ZERO_PAGE, &magic, sizeof(magic)), 0);
-    cr_assert_eq(magic, PVH_START_MAGIC, "hvm_start_info, not boot_params");
-    if (access(vmlinux, R_OK) == 0) {
-        cfg.kernel_path = vmlinux;
-        cr_assert_eq(boot_load(&cfg, &gm, &ev), 0);
-        cr_assert_eq(e.rip, ev.rip, "same PVH entry as the vmlinux of the same build");
+    for (int mode = KLOAD_COPY; mode <= KLOAD_STREAM; mode++) {
+        fixture_gmem(&gm, 256 * MiB);
+        cfg.load_mode = (enum kload_mode)mode;
+        cr_assert_eq(boot_load_sync(&cfg, false, &gm, &e), 0);
+        cr_assert_eq(e.kind, BOOT_KIND_BZIMAGE);
+        cr_assert(e.unpacked, "the guest kernel's lz4 bzImage is unpacked on the host");
+        cr_assert_eq(e.mode, BOOT_CPU_LONG64);
+        cr_assert_eq(e.rsi, LAYOUT_ZERO_PAGE);
+        cr_assert_eq(gmem_read(&gm, LAYOUT_ZERO_PAGE, &bp, sizeof(bp)), 0);
+        cr_assert_eq(bp.hdr.boot_flag, 0xaa55, "boot_params, from the bzImage's setup header");
+        if (access(vmlinux, R_OK) == 0)
+            expect_vmlinux_in_ram(vmlinux, &gm, e.rip);
+        gmem_destroy(&gm);
     }
-    gmem_destroy(&gm);
 }
 
 Test(boot, real_vmlinux)
@@ -396,7 +441,7 @@ Test(boot, real_vmlinux)
     }
     struct boot_config cfg = {.kernel_path = path, .cmdline = "console=ttyS0", .ncpus = 1};
     fixture_gmem(&gm, 256 * MiB);
-    cr_assert_eq(boot_load(&cfg, &gm, &e), 0);
+    cr_assert_eq(boot_load_sync(&cfg, false, &gm, &e), 0);
     cr_assert_eq(e.kind, BOOT_KIND_PVH);
     cr_assert_eq(e.mode, BOOT_CPU_PROT32);
     cr_assert_geq(e.rip, LAYOUT_HIMEM_START);

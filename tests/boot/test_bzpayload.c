@@ -72,6 +72,30 @@ static uint8_t *bz_with_payload(const uint8_t *payload, size_t len, size_t pad,
     return img;
 }
 
+/* bzpayload_open, everything decoded, and a copy the test owns. */
+static int unpack(const struct bzimage *bz, const char *name, uint8_t **out, size_t *out_len)
+{
+    struct bzpayload *p;
+    const uint8_t *v;
+    size_t len;
+    int ret = bzpayload_open(bz, name, &p);
+
+    *out = NULL;
+    *out_len = 0;
+    if (ret < 0)
+        return ret;
+    v = bzpayload_vmlinux(p, &len);
+    ret = bzpayload_need(p, 0, len);
+    if (ret == 0) {
+        *out = malloc(len);
+        cr_assert(*out);
+        memcpy(*out, v, len);
+        *out_len = len;
+    }
+    bzpayload_close(p);
+    return ret;
+}
+
 static void unpack_round_trip(size_t len)
 {
     uint8_t *kernel = kernel_bytes(len), *out = NULL;
@@ -81,7 +105,7 @@ static void unpack_round_trip(size_t len)
     uint8_t *img = bz_with_payload(z, zlen, 0x100, &bz, &img_len);
 
     cr_assert_str_eq(bzpayload_format(&bz), "lz4");
-    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), 0);
+    cr_assert_eq(unpack(&bz, "test.bz", &out, &out_len), 0);
     cr_assert_eq(out_len, len);
     cr_assert_eq(memcmp(out, kernel, len), 0);
     free(out);
@@ -108,7 +132,7 @@ Test(bzpayload, uncompressed_elf_is_copied)
     uint8_t *img = bz_with_payload(kernel, 4096, 0, &bz, &img_len);
 
     cr_assert_str_eq(bzpayload_format(&bz), "ELF (uncompressed)");
-    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), 0);
+    cr_assert_eq(unpack(&bz, "test.bz", &out, &out_len), 0);
     cr_assert_eq(out_len, 4096);
     cr_assert_eq(memcmp(out, kernel, 4096), 0);
     free(out);
@@ -127,13 +151,13 @@ Test(bzpayload, other_formats_are_left_to_the_guest)
     uint8_t *img = bz_with_payload(gz, sizeof(gz), 0, &bz, &img_len);
 
     cr_assert_str_eq(bzpayload_format(&bz), "gzip");
-    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -ENOTSUP);
+    cr_assert_eq(unpack(&bz, "test.bz", &out, &out_len), -ENOTSUP);
     free(img);
     img = bz_with_payload(xz, sizeof(xz), 0, &bz, &img_len);
     cr_assert_str_eq(bzpayload_format(&bz), "xz");
-    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -ENOTSUP);
+    cr_assert_eq(unpack(&bz, "test.bz", &out, &out_len), -ENOTSUP);
     bz.hdr.payload_length = 0;
-    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -ENOTSUP);
+    cr_assert_eq(unpack(&bz, "test.bz", &out, &out_len), -ENOTSUP);
     free(img);
 }
 
@@ -145,7 +169,7 @@ static void expect_corrupt(uint8_t *z, size_t zlen, const char *why)
     uint8_t *img = bz_with_payload(z, zlen, 0, &bz, &img_len);
 
     fixture_capture_begin();
-    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -EINVAL, "%s", why);
+    cr_assert_eq(unpack(&bz, "test.bz", &out, &out_len), -EINVAL, "%s", why);
     cr_assert(strstr(fixture_capture_end(), "test.bz:"), "the error names the image");
     cr_assert_null(out);
     cr_assert_eq(out_len, 0);
@@ -186,8 +210,66 @@ Test(bzpayload, payload_outside_the_kernel_is_refused)
 
     bz.hdr.payload_offset = (uint32_t)bz.kernel_len - 100;
     fixture_capture_begin();
-    cr_assert_eq(bzpayload_unpack(&bz, "test.bz", &out, &out_len), -EINVAL);
+    cr_assert_eq(unpack(&bz, "test.bz", &out, &out_len), -EINVAL);
     cr_assert(strstr(fixture_capture_end(), "outside the kernel"));
     free(img);
+    free(kernel);
+}
+
+/*
+ * The loader decodes the frame holding the vmlinux's notes before the frames before it, and
+ * the plan's producer then decodes the rest in order: ready() only ever covers decoded bytes.
+ */
+Test(bzpayload, frames_decode_out_of_order)
+{
+    size_t len = BLOCK * 2 + 5000, zlen, img_len, vlen;
+    uint8_t *kernel = kernel_bytes(len);
+    uint8_t *z = lz4_legacy(kernel, len, &zlen);
+    struct bzimage bz;
+    uint8_t *img = bz_with_payload(z, zlen, 0x100, &bz, &img_len);
+    struct bzpayload *p;
+    struct kload_producer prod;
+    const uint8_t *v;
+    int ret;
+
+    cr_assert_eq(bzpayload_open(&bz, "test.bz", &p), 0);
+    v = bzpayload_vmlinux(p, &vlen);
+    cr_assert_eq(vlen, len);
+    cr_assert_eq(bzpayload_need(p, BLOCK + 100, 10), 0);
+    cr_assert_eq(memcmp(v + BLOCK + 100, kernel + BLOCK + 100, 10), 0);
+    bzpayload_to_producer(p, &prod);
+    cr_assert_lt(prod.ready(prod.ctx, 0), BLOCK, "frame 1 decoded, frame 0 not");
+    cr_assert_geq(prod.ready(prod.ctx, BLOCK), BLOCK + 110);
+    while ((ret = prod.step(prod.ctx)) > 0)
+        cr_assert_leq(prod.ready(prod.ctx, 0), len);
+    cr_assert_eq(ret, 0);
+    cr_assert_eq(prod.ready(prod.ctx, 0), len);
+    cr_assert_eq(memcmp(v, kernel, len), 0);
+    prod.release(prod.ctx);
+    free(img);
+    free(z);
+    free(kernel);
+}
+
+/* Frame i's output starts at i * 8 MiB: a short frame before the last is refused, not misplaced. */
+Test(bzpayload, short_frame_before_the_last_is_refused)
+{
+    size_t len = BLOCK + 1000, pos = 4;
+    uint8_t *kernel = kernel_bytes(len);
+    uint8_t *z = malloc(len + len / 100 + 1024);
+    int c;
+
+    cr_assert(z);
+    put_le32(z, 0x184c2102);
+    /* Frame 0 holds 1000 bytes, frame 1 the 8 MiB: the same bytes, framed as lz4 -l never does. */
+    c = LZ4_compress_default((const char *)kernel, (char *)z + pos + 4, 1000, (int)len);
+    put_le32(z + pos, (uint32_t)c);
+    pos += 4 + (size_t)c;
+    c = LZ4_compress_default((const char *)kernel + 1000, (char *)z + pos + 4, BLOCK, (int)len);
+    put_le32(z + pos, (uint32_t)c);
+    pos += 4 + (size_t)c;
+    put_le32(z + pos, (uint32_t)len);
+    expect_corrupt(z, pos + 4, "short first frame");
+    free(z);
     free(kernel);
 }

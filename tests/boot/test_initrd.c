@@ -10,6 +10,22 @@
 
 #include "fixture.h"
 #include "initrd.h"
+#include "kload.h"
+
+/* initrd_plan carried out at once (a kload copy). */
+static int initrd_load_now(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi,
+                           uint64_t *addr, uint64_t *size)
+{
+    struct kload l;
+    int ret;
+
+    kload_init(&l);
+    ret = initrd_plan(gm, path, lo, hi, &l, addr, size);
+    if (ret == 0)
+        ret = kload_start(&l, gm, KLOAD_COPY, NULL, NULL);
+    kload_close(&l);
+    return ret;
+}
 
 Test(initrd, place_highest_page_aligned)
 {
@@ -47,7 +63,7 @@ Test(initrd, load_file_into_ram)
         data[i] = fixture_payload(i);
     char *path = fixture_tmpfile(data, sizeof(data));
     fixture_gmem(&gm, 16 * MiB);
-    cr_assert_eq(initrd_load(&gm, path, 4 * MiB, 16 * MiB, &addr, &size), 0);
+    cr_assert_eq(initrd_load_now(&gm, path, 4 * MiB, 16 * MiB, &addr, &size), 0);
     cr_assert_eq(size, sizeof(data));
     cr_assert_eq(addr, (16 * MiB - sizeof(data)) & ~0xfffULL);
     cr_assert_eq(memcmp(gmem_ptr(&gm, addr, size), data, size), 0);
@@ -63,7 +79,8 @@ Test(initrd, missing_file_names_the_path)
 
     fixture_gmem(&gm, 16 * MiB);
     fixture_capture_begin();
-    cr_assert_eq(initrd_load(&gm, "/nonexistent/initrd.img", 0, 16 * MiB, &addr, &size), -ENOENT);
+    cr_assert_eq(initrd_load_now(&gm, "/nonexistent/initrd.img", 0, 16 * MiB, &addr, &size),
+                 -ENOENT);
     const char *log = fixture_capture_end();
     cr_assert(strstr(log, "initrd /nonexistent/initrd.img: No such file or directory"), "%s", log);
     gmem_destroy(&gm);
@@ -76,8 +93,8 @@ Test(initrd, empty_file_and_directory_rejected)
     char *path = fixture_tmpfile("", 0);
 
     fixture_gmem(&gm, 16 * MiB);
-    cr_assert_eq(initrd_load(&gm, path, 0, 16 * MiB, &addr, &size), -EINVAL);
-    cr_assert_eq(initrd_load(&gm, "/tmp", 0, 16 * MiB, &addr, &size), -EINVAL);
+    cr_assert_eq(initrd_load_now(&gm, path, 0, 16 * MiB, &addr, &size), -EINVAL);
+    cr_assert_eq(initrd_load_now(&gm, "/tmp", 0, 16 * MiB, &addr, &size), -EINVAL);
     unlink(path);
     free(path);
     gmem_destroy(&gm);
@@ -92,11 +109,11 @@ Test(initrd, too_big_for_the_window)
 
     fixture_gmem(&gm, 16 * MiB);
     fixture_capture_begin();
-    cr_assert_eq(initrd_load(&gm, path, 0x100000, 0x101000, &addr, &size), -ENOSPC);
+    cr_assert_eq(initrd_load_now(&gm, path, 0x100000, 0x101000, &addr, &size), -ENOSPC);
     const char *log = fixture_capture_end();
     cr_assert(strstr(log, "8192 bytes do not fit in guest RAM"), "%s", log);
     /* A window beyond RAM is refused, not written. */
-    cr_assert_eq(initrd_load(&gm, path, 0, 64 * MiB, &addr, &size), -ENOSPC);
+    cr_assert_eq(initrd_load_now(&gm, path, 0, 64 * MiB, &addr, &size), -ENOSPC);
     unlink(path);
     free(path);
     gmem_destroy(&gm);

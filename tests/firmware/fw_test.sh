@@ -118,6 +118,16 @@ boot64)
     expect_pass boot
     grep -q "FIGURE entry=pvh64" "$work/out" || fail "not entered through the 64-bit entry"
     ;;
+boot-stream)
+    # minivmm only: the firmware streamed into guest RAM by userfaultfd while the vCPU runs
+    # (auto copies images this small), and an initrd streamed after it.
+    head -c 3000000 /dev/urandom >"$work/initrd"
+    minivmm_args=(--kernel-load stream --initrd "$work/initrd")
+    run_guest "test=boot"
+    expect_pass boot
+    grep -q "kernel streamed: [0-9.]* MiB in [0-9.]* ms while the vCPUs ran" "$work/out" ||
+        fail "no report of the streamed load"
+    ;;
 fault)
     run_guest "test=fault"
     grep -q "^MINIVMM-TEST fault FAIL exception 14 at rip=0x[0-9a-f]* err=0x4 cr2=0x0 cs=0x23" \

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The foundation, end to end: the minimal Linux guest's bzImage boots under minivmm with
 # stdin closed, twice: through the Linux 64-bit boot protocol with the image's own
-# decompressor running in the guest (--boot-entry linux64), and the default way, its lz4
-# payload unpacked on the host and the vmlinux entered through PVH. Each time the init runs
+# decompressor running in the guest (--boot-entry linux64), copied into guest RAM before
+# the vCPU starts (--kernel-load copy), and the default way: its lz4 payload unpacked on the
+# host and streamed into guest RAM while the vCPU already runs, the vmlinux entered at
+# startup_64. Each time the init runs
 # the smoke test script and reports PASS, the guest reboots (i8042 reset) and minivmm exits
 # 0 with all threads joined and no fd left open (MINIVMM_CHECK_FDS=1 makes minivmm verify
 # that after teardown).
@@ -30,8 +32,11 @@ boot_once() { # NAME MINIVMM-ARGS...
     [ "$FAILURES" -eq 0 ] || tail -n 40 "$log"
 }
 
-boot_once linux64 --boot-entry linux64
+boot_once linux64 --boot-entry linux64 --kernel-load copy
 check "linux64: the guest decompressed the kernel" log_lacks "$WORK/serial-linux64.log" "unpacked on the host"
+check "linux64: the kernel was copied before the start" log_lacks "$WORK/serial-linux64.log" "kernel streamed"
 boot_once unpacked
 check "unpacked: the vmlinux was unpacked on the host" log_has "$WORK/serial-unpacked.log" "unpacked on the host"
+check "unpacked: kernel and initrd streamed while the vCPU ran" \
+    grep -qE "kernel streamed: 1[0-9]\.[0-9] MiB in" "$WORK/serial-unpacked.log"
 finish

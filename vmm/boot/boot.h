@@ -1,8 +1,9 @@
 /*
- * The one call the machine makes to put a kernel in guest RAM: detect the
- * image kind, load kernel, initrd, command line, device tree, E820, MP table,
- * GDT and page tables, and describe the entry state as plain data.
- * boot_entry_apply() turns that into register values; the vCPU code does
+ * How the machine puts a kernel in guest RAM: boot_image_read reads the image (on another
+ * core while the VM is built); boot_load then loads kernel, initrd, command
+ * line, device tree, E820, MP table, GDT and page tables, and describes the entry state as
+ * plain data. The kernel and initrd may still be streaming in when the vCPUs start (kload.h).
+ * boot_entry_apply() turns the entry into register values; the vCPU code does
  * KVM_GET_SREGS -> boot_entry_apply -> KVM_SET_SREGS + KVM_SET_REGS on the BSP.
  */
 #ifndef MINIVMM_BOOT_H
@@ -14,15 +15,16 @@
 #include <stdint.h>
 
 #include "gmem.h"
+#include "kload.h"
 
 enum boot_kind {
     BOOT_KIND_NONE,    /* neither: "not a kernel" */
-    BOOT_KIND_BZIMAGE, /* Linux bzImage: its vmlinux through PVH, or the 64-bit boot protocol */
+    BOOT_KIND_BZIMAGE, /* Linux bzImage: its vmlinux unpacked, or the image itself (64-bit entry) */
     BOOT_KIND_PVH,     /* ELF32/ELF64 with a Xen PVH entry note */
 };
 
 struct boot_config {
-    const char *kernel_path;
+    const char *kernel_path; /* the same path as boot_image_open's */
     const char *initrd_path; /* NULL: no initrd */
     const char *cmdline;     /* final command line (cmdline_build), NULL = "" */
     unsigned int ncpus;      /* MP table: 1..255 */
@@ -34,12 +36,14 @@ struct boot_config {
      * the 32-bit PVH entry point. For the test firmware, not for vmlinux.
      */
     bool pvh_entry64;
-    /*
-     * bzImages only: enter through the 64-bit boot protocol and let the image's own
-     * decompressor run in the guest, even when the host could unpack its vmlinux.
-     */
-    bool bzimage_in_guest;
+    /* Copy the kernel and initrd before returning, or stream them (kload.h). */
+    enum kload_mode load_mode;
+    /* Called from the stream's thread if it fails after boot_load returned. */
+    void (*on_load_error)(void *opaque, const char *reason);
+    void *opaque;
 };
+
+struct boot_image;
 
 enum boot_cpu_mode {
     BOOT_CPU_LONG64, /* 64-bit mode, paging on (identity map of 4 GiB) */
@@ -55,19 +59,51 @@ struct boot_entry {
     uint64_t rbx; /* PVH: hvm_start_info */
     uint64_t rdi;
     uint64_t rsp;
-    bool unpacked; /* a bzImage whose vmlinux the host unpacked, entered through PVH */
+    bool unpacked; /* a bzImage whose vmlinux the host unpacked, entered at startup_64 */
 };
 
 /* What img looks like: bzImage, ELF carrying a PVH note, or neither. */
 enum boot_kind boot_detect(const void *img, size_t len);
 
 /*
- * Loads everything into gm and fills *out. Every failure is logged once as a
- * one-line reason naming the file, e.g. "not a kernel: PATH is neither a
- * bzImage nor an ELF with a PVH entry note", "PATH: kernel image truncated:
- * N bytes, header says M", "initrd PATH: No such file or directory".
+ * A kernel image to be read from path. bzimage_in_guest: enter a bzImage through the 64-bit
+ * boot protocol and let its own decompressor run in the guest, even when the host could
+ * unpack its vmlinux. -ENOMEM only.
  */
-MUST_CHECK int boot_load(const struct boot_config *cfg, struct gmem *gm, struct boot_entry *out);
+MUST_CHECK int boot_image_open(const char *path, bool bzimage_in_guest, struct boot_image **out);
+
+/*
+ * Maps the file, tells its kind and, for a bzImage whose payload the host unpacks (lz4 or
+ * uncompressed), decodes its vmlinux's ELF headers: everything boot_load needs to know
+ * before it can lay out guest RAM. It needs no VM, so the machine runs it on another core
+ * while it builds one. Errors logged naming the file.
+ */
+MUST_CHECK int boot_image_read(struct boot_image *img);
+
+/*
+ * After boot_image_read: loads everything into gm and fills *out; the kernel and
+ * initrd are in guest RAM on return, or streaming in (cfg->load_mode). Every failure is
+ * logged once as a one-line reason naming the file, e.g. "not a kernel: PATH is neither a
+ * bzImage nor an ELF with a PVH entry note", "PATH: kernel image truncated: N bytes,
+ * header says M", "initrd PATH: No such file or directory".
+ */
+MUST_CHECK int boot_load(const struct boot_config *cfg, struct boot_image *img, struct gmem *gm,
+                         struct boot_entry *out);
+
+/* Starts streaming what boot_load armed, once the vCPUs run (kload_go). */
+MUST_CHECK int boot_image_go(struct boot_image *img);
+/* Waits until the kernel and initrd are wholly in guest RAM: 0, or why they are not. */
+MUST_CHECK int boot_image_wait(struct boot_image *img);
+/* What loading cost: bytes, accesses that waited for a page, stream start and end. */
+struct kload_stats boot_image_stats(const struct boot_image *img);
+/* Stops a stream still running (what it did not write reads as zeros). Idempotent. */
+void boot_image_stop(struct boot_image *img);
+/* Stops, then frees everything. Accepts NULL. */
+void boot_image_close(struct boot_image *img);
+
+/* boot_image_open, _read, boot_load, boot_image_go, _wait and _close in one call. */
+MUST_CHECK int boot_load_sync(const struct boot_config *cfg, bool bzimage_in_guest, struct gmem *gm,
+                              struct boot_entry *out);
 
 /*
  * Writes the entry state: general registers from scratch (RFLAGS = 0x2,

@@ -103,7 +103,7 @@ uint64_t bzimage_initrd_limit(const struct bzimage *bz)
     return (uint64_t)bz->hdr.initrd_addr_max + 1;
 }
 
-int bzimage_load(const struct bzimage *bz, struct gmem *gm, const char *name,
+int bzimage_plan(const struct bzimage *bz, struct gmem *gm, const char *name, struct kload *l,
                  struct bzimage_placement *pl)
 {
     const struct setup_header *h = &bz->hdr;
@@ -126,11 +126,11 @@ int bzimage_load(const struct bzimage *bz, struct gmem *gm, const char *name,
         return -ENOMEM;
     }
     pl->end = start + init;
-    if (gmem_write(gm, pl->load_addr, bz->kernel, bz->kernel_len) < 0) {
+    if (!gmem_ptr(gm, pl->load_addr, bz->kernel_len)) {
         log_err("%s: cannot copy the kernel to 0x%" PRIx64, name, pl->load_addr);
         return -ENOMEM;
     }
-    return 0;
+    return kload_add(l, pl->load_addr, bz->kernel, bz->kernel_len);
 }
 
 static int bzimage_write_cmdline(const struct bzimage *bz, struct gmem *gm, const char *cmdline)

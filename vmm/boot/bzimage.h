@@ -13,6 +13,7 @@
 
 #include "e820.h"
 #include "gmem.h"
+#include "kload.h"
 
 /* Protocol 2.12 introduced xloadflags, which is how a kernel announces XLF_KERNEL_64. */
 #define BZIMAGE_MIN_PROTOCOL   0x020c
@@ -51,12 +52,12 @@ bool bzimage_probe(const void *img, size_t len);
 MUST_CHECK int bzimage_parse(const void *img, size_t len, const char *name, struct bzimage *bz);
 
 /*
- * Copies the protected-mode kernel to pref_address (relocatable kernels, when
- * it fits) or 1 MiB, after checking that init_size bytes from the start
+ * Plans the protected-mode kernel's copy to pref_address (relocatable kernels,
+ * when it fits) or 1 MiB, after checking that init_size bytes from the start
  * address fit in low RAM. -ENOMEM (logged) when the guest is too small.
  */
-MUST_CHECK int bzimage_load(const struct bzimage *bz, struct gmem *gm, const char *name,
-                            struct bzimage_placement *pl);
+MUST_CHECK int bzimage_plan(const struct bzimage *bz, struct gmem *gm, const char *name,
+                            struct kload *l, struct bzimage_placement *pl);
 
 /* Highest address + 1 an initrd may use for this kernel (initrd_addr_max is inclusive). */
 uint64_t bzimage_initrd_limit(const struct bzimage *bz);

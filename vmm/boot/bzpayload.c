@@ -1,18 +1,24 @@
 /*
  * Unpacking a bzImage's payload on the host. The payload is hostile input like the rest of
  * the image: its place is checked against the protected-mode kernel, every LZ4 frame
- * against the payload, and the output against the size the kernel build appended.
+ * against the payload, and each frame's output against the size the kernel build appended.
  */
 #include "bzpayload.h"
 
 #include <errno.h>
-#include <lz4.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "lz4dec.h"
+
 #define LZ4_LEGACY_MAGIC 0x184c2102u
 #define LZ4_LEGACY_BLOCK (8u << 20) /* lz4 -l: every frame but the last holds 8 MiB */
+/* lz4.h LZ4_COMPRESSBOUND(8 MiB): no valid frame is larger. */
+#define LZ4_LEGACY_FRAME_MAX (LZ4_LEGACY_BLOCK + LZ4_LEGACY_BLOCK / 255 + 16)
+/* Output decoded per producer step, between two looks at what can be streamed. */
+#define BZPAYLOAD_STEP (256u << 10)
 
 /* What the host can unpack; everything else is left to the guest's decompressor. */
 enum bzpayload_kind { BZPAYLOAD_OTHER, BZPAYLOAD_ELF, BZPAYLOAD_LZ4 };
@@ -71,15 +77,19 @@ const char *bzpayload_format(const struct bzimage *bz)
     return i < BZPAYLOAD_NMAGICS ? bzpayload_magics[i].name : "unknown";
 }
 
-/* Faults a fresh buffer in with one call instead of one page fault per 4 KiB written. */
-static void bzpayload_populate(void *buf, size_t len)
-{
-    uintptr_t start = ((uintptr_t)buf + 4095) & ~(uintptr_t)4095;
-    uintptr_t end = ((uintptr_t)buf + len) & ~(uintptr_t)4095;
+struct bzpayload_frame {
+    struct lz4dec dec; /* its input is the frame's block, its output its part of the vmlinux */
+    size_t size;       /* bytes it must decode to */
+};
 
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
-}
+struct bzpayload {
+    const char *name;
+    const uint8_t *vmlinux;
+    size_t len;
+    uint8_t *buf; /* lz4: the decode buffer (vmlinux), anonymous memory; NULL: in place */
+    unsigned int nframes, next; /* next: first frame not fully decoded */
+    struct bzpayload_frame frames[];
+};
 
 static int bzpayload_corrupt(const char *name, const char *why)
 {
@@ -90,77 +100,182 @@ static int bzpayload_corrupt(const char *name, const char *why)
 /*
  * lz4 -l output followed by the uncompressed size (scripts/Makefile.lib, size_append):
  * magic, then frames of [le32 compressed size][block]; another magic may start a new
- * stream. Each block decompresses on its own (legacy frames have no cross-block matches).
+ * stream. Each block decodes on its own (legacy frames have no cross-block matches), and
+ * every one but the last to exactly 8 MiB: frame i's output starts at i * 8 MiB, which
+ * lets the loader decode the frame holding the ELF notes before the ones before it.
  */
-static int bzpayload_lz4(const uint8_t *p, size_t len, const char *name, uint8_t **out,
-                         size_t *out_len)
+static int bzpayload_lz4(const uint8_t *z, size_t zlen, const char *name, struct bzpayload **out)
 {
-    size_t pos = 4, end, done = 0, total;
-    uint8_t *buf;
+    size_t pos = 4, end, total, nframes;
+    struct bzpayload *p;
 
-    if (len < 12)
+    if (zlen < 12)
         return bzpayload_corrupt(name, "shorter than one frame");
-    end = len - 4;
-    total = le32(p + end);
+    end = zlen - 4;
+    total = le32(z + end);
     if (total == 0 || total > BZPAYLOAD_MAX_SIZE)
         return bzpayload_corrupt(name, "implausible uncompressed size");
-    buf = malloc(total);
-    if (!buf)
+    nframes = (total + LZ4_LEGACY_BLOCK - 1) / LZ4_LEGACY_BLOCK;
+    p = calloc(1, sizeof(*p) + nframes * sizeof(p->frames[0]));
+    if (!p)
         return -ENOMEM;
-    bzpayload_populate(buf, total);
-    while (pos < end && done < total) {
+    p->name = name;
+    p->len = total;
+    p->buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p->buf == MAP_FAILED) {
+        free(p);
+        return -ENOMEM;
+    }
+    p->vmlinux = p->buf;
+    while (pos < end) {
+        struct bzpayload_frame *f = &p->frames[p->nframes];
+        size_t at = (size_t)p->nframes * LZ4_LEGACY_BLOCK;
         uint32_t n;
-        size_t room = total - done < LZ4_LEGACY_BLOCK ? total - done : LZ4_LEGACY_BLOCK;
-        int got;
 
         if (end - pos < 4)
-            goto corrupt;
-        n = le32(p + pos);
+            goto bad_frame;
+        n = le32(z + pos);
         pos += 4;
         if (n == LZ4_LEGACY_MAGIC)
             continue;
-        if (n == 0 || n > end - pos || n > (uint32_t)LZ4_compressBound(LZ4_LEGACY_BLOCK))
-            goto corrupt;
-        got = LZ4_decompress_safe((const char *)p + pos, (char *)buf + done, (int)n, (int)room);
-        if (got <= 0)
-            goto corrupt;
-        done += (size_t)got;
+        if (p->nframes == nframes || n == 0 || n > end - pos || n > LZ4_LEGACY_FRAME_MAX)
+            goto bad_frame;
+        f->size = total - at < LZ4_LEGACY_BLOCK ? total - at : LZ4_LEGACY_BLOCK;
+        lz4dec_init(&f->dec, z + pos, n, p->buf + at, f->size);
+        p->nframes++;
         pos += n;
     }
-    if (done != total) {
-        free(buf);
-        return bzpayload_corrupt(name, "decompressed size differs from the size appended");
+    if (p->nframes != nframes) {
+        bzpayload_close(p);
+        return bzpayload_corrupt(name, "fewer frames than the size appended needs");
     }
-    *out = buf;
-    *out_len = total;
+    *out = p;
     return 0;
-corrupt:
-    free(buf);
+bad_frame:
+    bzpayload_close(p);
     return bzpayload_corrupt(name, "bad frame");
 }
 
-int bzpayload_unpack(const struct bzimage *bz, const char *name, uint8_t **out, size_t *out_len)
+/* Decodes frame i until at least `until` of its bytes are out. */
+static int bzpayload_decode(struct bzpayload *p, unsigned int i, size_t until)
+{
+    struct bzpayload_frame *f = &p->frames[i];
+    char why[96];
+    int ret;
+
+    if (lz4dec_done(&f->dec) >= until && until < f->size)
+        return 0;
+    ret = lz4dec_run(&f->dec, until);
+    if (ret == 0 && lz4dec_done(&f->dec) != f->size)
+        ret = -EINVAL;
+    if (ret >= 0)
+        return 0;
+    snprintf(why, sizeof(why), "frame %u of %u does not decode to the %zu bytes the sizes say",
+             i + 1, p->nframes, f->size);
+    return bzpayload_corrupt(p->name, why);
+}
+
+int bzpayload_need(struct bzpayload *p, size_t off, size_t len)
+{
+    size_t end = len > p->len || off > p->len - len ? p->len : off + len;
+    int ret = 0;
+
+    for (size_t i = off / LZ4_LEGACY_BLOCK; p->buf && i < p->nframes && ret == 0; i++) {
+        size_t start = i * LZ4_LEGACY_BLOCK;
+
+        if (start >= end)
+            break;
+        ret = bzpayload_decode(p, (unsigned int)i, end - start);
+    }
+    return ret;
+}
+
+/* Producer step: the next BZPAYLOAD_STEP bytes of the first frame not fully decoded. */
+static int bzpayload_step(void *ctx)
+{
+    struct bzpayload *p = ctx;
+    struct bzpayload_frame *f;
+    int ret;
+
+    while (p->next < p->nframes && lz4dec_done(&p->frames[p->next].dec) == p->frames[p->next].size)
+        p->next++;
+    if (p->next == p->nframes)
+        return 0;
+    f = &p->frames[p->next];
+    ret = bzpayload_decode(p, p->next, lz4dec_done(&f->dec) + BZPAYLOAD_STEP);
+    return ret < 0 ? ret : 1;
+}
+
+/* End of the decoded run starting at from: frames are contiguous in the vmlinux. */
+static size_t bzpayload_ready(void *ctx, size_t from)
+{
+    const struct bzpayload *p = ctx;
+
+    for (size_t i = from / LZ4_LEGACY_BLOCK; i < p->nframes; i++) {
+        const struct bzpayload_frame *f = &p->frames[i];
+
+        if (lz4dec_done(&f->dec) < f->size)
+            return i * LZ4_LEGACY_BLOCK + lz4dec_done(&f->dec);
+    }
+    return p->len;
+}
+
+static void bzpayload_release(void *ctx)
+{
+    bzpayload_close(ctx);
+}
+
+void bzpayload_to_producer(struct bzpayload *p, struct kload_producer *out)
+{
+    *out = (struct kload_producer){
+        .buf = p->vmlinux,
+        .len = p->len,
+        .ctx = p,
+        .step = p->buf ? bzpayload_step : NULL,
+        .ready = bzpayload_ready,
+        .release = bzpayload_release,
+    };
+}
+
+const uint8_t *bzpayload_vmlinux(const struct bzpayload *p, size_t *len)
+{
+    *len = p->len;
+    return p->vmlinux;
+}
+
+void bzpayload_close(struct bzpayload *p)
+{
+    if (!p)
+        return;
+    if (p->buf)
+        munmap(p->buf, p->len);
+    free(p);
+}
+
+int bzpayload_open(const struct bzimage *bz, const char *name, struct bzpayload **out)
 {
     size_t len, i = bzpayload_match(bz);
-    const uint8_t *p = bzpayload_bytes(bz, &len);
+    const uint8_t *z = bzpayload_bytes(bz, &len);
     enum bzpayload_kind kind = i < BZPAYLOAD_NMAGICS ? bzpayload_magics[i].kind : BZPAYLOAD_OTHER;
+    struct bzpayload *p;
 
     *out = NULL;
-    *out_len = 0;
     if (bz->hdr.payload_length == 0)
         return -ENOTSUP; /* the header does not say where the payload is */
-    if (!p) {
+    if (!z) {
         log_err("%s: header places the payload outside the kernel", name);
         return -EINVAL;
     }
     if (kind == BZPAYLOAD_LZ4)
-        return bzpayload_lz4(p, len, name, out, out_len);
+        return bzpayload_lz4(z, len, name, out);
     if (kind != BZPAYLOAD_ELF)
         return -ENOTSUP;
-    *out = malloc(len);
-    if (!*out)
+    p = calloc(1, sizeof(*p));
+    if (!p)
         return -ENOMEM;
-    memcpy(*out, p, len);
-    *out_len = len;
+    p->name = name;
+    p->vmlinux = z;
+    p->len = len;
+    *out = p;
     return 0;
 }

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "layout.h"
 
@@ -171,14 +170,6 @@ static bool elfload_scan_notes(const struct elfload_image *elf, uint64_t off, ui
 
 bool elfload_pvh_entry(const struct elfload_image *elf, uint64_t *entry)
 {
-    for (unsigned int i = 0; i < elf->shnum; i++) {
-        uint32_t type;
-        uint64_t off, size, align;
-
-        elfload_section(elf, i, &type, &off, &size, &align);
-        if (type == SHT_NOTE && elfload_scan_notes(elf, off, size, align, entry))
-            return true;
-    }
     for (unsigned int i = 0; i < elf->phnum; i++) {
         struct elfload_segment seg;
 
@@ -187,14 +178,20 @@ bool elfload_pvh_entry(const struct elfload_image *elf, uint64_t *entry)
             elfload_scan_notes(elf, seg.offset, seg.filesz, seg.align, entry))
             return true;
     }
+    for (unsigned int i = 0; i < elf->shnum; i++) {
+        uint32_t type;
+        uint64_t off, size, align;
+
+        elfload_section(elf, i, &type, &off, &size, &align);
+        if (type == SHT_NOTE && elfload_scan_notes(elf, off, size, align, entry))
+            return true;
+    }
     return false;
 }
 
-static int elfload_load_segment(const struct elfload_image *elf, struct gmem *gm, const char *name,
-                                unsigned int i, const struct elfload_segment *s)
+static int elfload_plan_segment(const struct elfload_image *elf, struct gmem *gm, const char *name,
+                                unsigned int i, const struct elfload_segment *s, struct kload *l)
 {
-    uint8_t *dst;
-
     if (s->filesz > s->memsz || !elfload_in_file(elf->len, s->offset, s->filesz)) {
         log_err("%s: ELF segment %u: file range 0x%" PRIx64 "+0x%" PRIx64
                 " lies outside the file (%zu bytes) or exceeds its memory size",
@@ -206,21 +203,17 @@ static int elfload_load_segment(const struct elfload_image *elf, struct gmem *gm
                 s->paddr);
         return -ENOEXEC;
     }
-    dst = gmem_ptr(gm, s->paddr, s->memsz);
-    if (!dst) {
+    if (!gmem_ptr(gm, s->paddr, s->memsz)) {
         log_err("%s: ELF segment %u at 0x%" PRIx64 "+0x%" PRIx64 " lies outside guest RAM", name, i,
                 s->paddr, s->memsz);
         return -ENOMEM;
     }
-    /* One call faults the whole segment in: thousands of page faults less than memcpy's. */
-    uintptr_t page = (uintptr_t)dst & ~(uintptr_t)4095;
-    (void)madvise((void *)page, (uintptr_t)dst + s->memsz - page, MADV_POPULATE_WRITE);
-    memcpy(dst, elf->img + s->offset, s->filesz);
-    memset(dst + s->filesz, 0, s->memsz - s->filesz);
-    return 0;
+    /* The bss needs nothing: the guest RAM of a new VM is all zeros. */
+    return kload_add(l, s->paddr, elf->img + s->offset, s->filesz);
 }
 
-int elfload_copy(const struct elfload_image *elf, struct gmem *gm, const char *name, uint64_t *end)
+int elfload_plan(const struct elfload_image *elf, struct gmem *gm, const char *name,
+                 struct kload *l, uint64_t *end)
 {
     unsigned int loaded = 0;
 
@@ -232,7 +225,7 @@ int elfload_copy(const struct elfload_image *elf, struct gmem *gm, const char *n
         elfload_segment(elf, i, &seg);
         if (seg.type != PT_LOAD || seg.memsz == 0)
             continue;
-        ret = elfload_load_segment(elf, gm, name, i, &seg);
+        ret = elfload_plan_segment(elf, gm, name, i, &seg, l);
         if (ret < 0)
             return ret;
         if (seg.paddr + seg.memsz > *end)

@@ -1,7 +1,7 @@
 /*
  * ELF32/ELF64 x86 images with a Xen PVH entry note (Linux vmlinux, the
  * minivmm test firmware): header validation, the note lookup and PT_LOAD
- * loading by physical address. The file is hostile input: every offset and
+ * placement by physical address. The file is hostile input: every offset and
  * size is checked against the file, every destination against guest RAM.
  */
 #ifndef MINIVMM_ELFLOAD_H
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "gmem.h"
+#include "kload.h"
 
 /* xen/include/public/elfnote.h: 32-bit physical entry point, in a note named "Xen". */
 #define ELFLOAD_XEN_PHYS32_ENTRY 18
@@ -48,17 +49,18 @@ MUST_CHECK int elfload_parse(const void *img, size_t len, const char *name,
 void elfload_segment(const struct elfload_image *elf, unsigned int i, struct elfload_segment *seg);
 
 /*
- * Looks for XEN_ELFNOTE_PHYS32_ENTRY in SHT_NOTE sections, or failing that in
- * PT_NOTE segments. False when there is none (or it does not fit 32 bits).
+ * Looks for XEN_ELFNOTE_PHYS32_ENTRY in PT_NOTE segments, or failing that in SHT_NOTE
+ * sections (a vmlinux's section table is at its end: an unpacked payload has its program
+ * headers and notes ready long before). False when there is none (or it does not fit 32 bits).
  */
 bool elfload_pvh_entry(const struct elfload_image *elf, uint64_t *entry);
 
 /*
- * Copies every PT_LOAD segment to its p_paddr and zeroes its bss. A segment
- * must lie in the file, in one RAM region, and at or above 1 MiB (below is
- * the boot area). *end = highest loaded address + 1. Errors logged with name.
+ * Plans every PT_LOAD segment's file bytes to its p_paddr (its bss needs nothing: a new
+ * VM's RAM is zeros). A segment must lie in the file, in one RAM region, and at or above
+ * 1 MiB (below is the boot area). *end = highest loaded address + 1. Errors logged with name.
  */
-MUST_CHECK int elfload_copy(const struct elfload_image *elf, struct gmem *gm, const char *name,
-                            uint64_t *end);
+MUST_CHECK int elfload_plan(const struct elfload_image *elf, struct gmem *gm, const char *name,
+                            struct kload *l, uint64_t *end);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * Initrd loading. The file is read directly into guest memory (no bounce
- * buffer): the one copy a multi-MiB initramfs costs at start-up.
+ * Initrd placement. The file is mapped and handed to the load plan, which copies it
+ * straight into guest RAM (no bounce buffer): the one copy a multi-MiB initramfs costs.
  */
 #include "initrd.h"
 
@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,30 +27,11 @@ int initrd_place(uint64_t size, uint64_t lo, uint64_t hi, uint64_t *addr)
     return 0;
 }
 
-static int initrd_read_all(int fd, uint8_t *dst, uint64_t size)
-{
-    uint64_t done = 0;
-
-    while (done < size) {
-        size_t chunk = size - done > (1U << 30) ? (1U << 30) : (size_t)(size - done);
-        ssize_t n = pread(fd, dst + done, chunk, (off_t)done);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO; /* shrank under us */
-        done += (uint64_t)n;
-    }
-    return 0;
-}
-
-int initrd_load(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi, uint64_t *addr,
-                uint64_t *size)
+int initrd_plan(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi, struct kload *l,
+                uint64_t *addr, uint64_t *size)
 {
     struct stat st;
-    uint8_t *dst;
+    void *src = MAP_FAILED;
     int fd, ret;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -69,20 +51,27 @@ int initrd_load(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi, uin
         goto out_close;
     }
     ret = initrd_place((uint64_t)st.st_size, lo, hi, addr);
-    dst = ret == 0 ? gmem_ptr(gm, *addr, (uint64_t)st.st_size) : NULL;
-    if (!dst) {
+    if (ret < 0 || !gmem_ptr(gm, *addr, (uint64_t)st.st_size)) {
         ret = -ENOSPC;
         log_err("initrd %s: %" PRIu64 " bytes do not fit in guest RAM between 0x%" PRIx64
                 " and 0x%" PRIx64 " (more --memory?)",
                 path, (uint64_t)st.st_size, lo, hi);
         goto out_close;
     }
-    ret = initrd_read_all(fd, dst, (uint64_t)st.st_size);
-    if (ret < 0) {
-        log_err("initrd %s: read: %s", path, strerror(-ret));
+    src = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (src == MAP_FAILED) {
+        ret = -errno;
+        log_err("initrd %s: mmap: %s", path, strerror(-ret));
         goto out_close;
     }
-    *size = (uint64_t)st.st_size;
+    ret = kload_keep_mapping(l, src, (size_t)st.st_size);
+    if (ret < 0) {
+        munmap(src, (size_t)st.st_size);
+        goto out_close;
+    }
+    ret = kload_add(l, *addr, src, (uint64_t)st.st_size);
+    if (ret == 0)
+        *size = (uint64_t)st.st_size;
 out_close:
     close(fd);
     return ret;

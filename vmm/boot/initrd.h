@@ -1,5 +1,5 @@
 /*
- * Initial ramdisk placement: read a file straight into guest RAM, page
+ * Initial ramdisk placement: a file copied straight into guest RAM, page
  * aligned, as high as possible inside a window the boot protocol allows.
  */
 #ifndef MINIVMM_INITRD_H
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "gmem.h"
+#include "kload.h"
 
 /*
  * Where a size-byte image goes: the highest page-aligned address a with
@@ -16,11 +17,11 @@
 MUST_CHECK int initrd_place(uint64_t size, uint64_t lo, uint64_t hi, uint64_t *addr);
 
 /*
- * Opens path, places it with initrd_place(lo, hi), reads it into guest RAM.
- * Errors (logged, naming the path): missing or unreadable file, empty file,
- * does not fit between lo and hi, or the window is not RAM.
+ * Opens path, places it with initrd_place(lo, hi) and plans its copy into guest RAM (the
+ * plan keeps the file mapped). Errors (logged, naming the path): missing or unreadable
+ * file, empty file, does not fit between lo and hi, or the window is not RAM.
  */
-MUST_CHECK int initrd_load(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi,
-                           uint64_t *addr, uint64_t *size);
+MUST_CHECK int initrd_plan(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi,
+                           struct kload *l, uint64_t *addr, uint64_t *size);
 
 #endif

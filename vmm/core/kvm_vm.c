@@ -115,9 +115,8 @@ static int kvm_vm_set_memory(struct kvm_vm *vm, const struct gmem *gm)
     return 0;
 }
 
-int kvm_vm_create(struct kvm_vm *vm, const struct gmem *gm)
+int kvm_vm_open(struct kvm_vm *vm)
 {
-    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
     int ret;
 
     memset(vm, 0, sizeof(*vm));
@@ -142,6 +141,17 @@ int kvm_vm_create(struct kvm_vm *vm, const struct gmem *gm)
         log_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(-ret));
         goto fail;
     }
+    return 0;
+fail:
+    kvm_vm_destroy(vm);
+    return ret;
+}
+
+int kvm_vm_create(struct kvm_vm *vm, const struct gmem *gm)
+{
+    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+    int ret;
+
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0) {
         ret = -errno;
@@ -184,7 +194,9 @@ int kvm_vm_create(struct kvm_vm *vm, const struct gmem *gm)
     return 0;
 
 fail:
-    kvm_vm_destroy(vm);
+    if (vm->vm_fd >= 0) /* /dev/kvm stays open: kvm_vm_destroy closes it */
+        close(vm->vm_fd);
+    vm->vm_fd = -1;
     return ret;
 }
 

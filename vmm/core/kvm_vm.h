@@ -27,11 +27,13 @@ struct kvm_vm {
 /* True when the host's KVM is the PVM module (guest kernel mode emulated). */
 bool kvm_host_is_pvm(void);
 
-/* Opens /dev/kvm, checks API and capabilities, creates the VM with one memory slot per
- * gmem region (slot i = region i), the irqchip and the PIT. */
+/* Opens /dev/kvm and checks the API version and the capabilities minivmm needs. */
+MUST_CHECK int kvm_vm_open(struct kvm_vm *vm);
+/* After kvm_vm_open: creates the VM with one memory slot per gmem region (slot i = region
+ * i), the irqchip and the PIT. */
 MUST_CHECK int kvm_vm_create(struct kvm_vm *vm, const struct gmem *gm);
 void kvm_vm_destroy(struct kvm_vm *vm); /* accepts a half-built VM */
-/* KVM_GET_SUPPORTED_CPUID; *out is malloc'ed, free() it. */
+/* KVM_GET_SUPPORTED_CPUID (needs only kvm_vm_open); *out is malloc'ed, free() it. */
 MUST_CHECK int kvm_vm_supported_cpuid(struct kvm_vm *vm, struct kvm_cpuid2 **out);
 
 #endif
