@@ -393,6 +393,58 @@ Test(lz4dec, random_corruption)
     free(c);
 }
 
+/* Decodes c into out with d.out_zeroed set, in steps of step bytes (0: one call). */
+static void decode_zeroed(const uint8_t *c, size_t clen, uint8_t *out, size_t len, size_t step)
+{
+    struct lz4dec d;
+    int r;
+
+    lz4dec_init(&d, c, clen, out, len);
+    d.out_zeroed = true;
+    do
+        r = lz4dec_run(&d, step ? lz4dec_done(&d) + step : SIZE_MAX);
+    while (r == 1);
+    cr_assert_eq(r, 0);
+    cr_assert_eq(lz4dec_done(&d), len);
+}
+
+/*
+ * out_zeroed: zero runs over output that already reads as zeros are not written. Into zeroed
+ * memory the result is the same, in one call and in steps (the chunk copies' scratch past out
+ * is still cleared); over memory that is not zero the skipped part of a long run shows, which
+ * proves that it was skipped.
+ */
+Test(lz4dec, zero_runs_skipped_over_zeroed_output)
+{
+    static const size_t step_sizes[] = {0, 7, 64, 4096};
+    size_t len = 1 << 20;
+    uint8_t *src = sample(MIXED, len, 42);
+
+    memset(src + 1000, 0, 70000);
+    memset(src + 300000, 0, 5000);
+    memset(src + len - 9000, 0, 8000);
+    for (int hc = 0; hc < 2; hc++) {
+        size_t clen;
+        uint8_t *c = compress(src, len, hc, &clen), *out;
+
+        for (size_t i = 0; i < sizeof(step_sizes) / sizeof(step_sizes[0]); i++) {
+            out = calloc(1, len);
+            cr_assert(out);
+            decode_zeroed(c, clen, out, len, step_sizes[i]);
+            cr_assert(memcmp(out, src, len) == 0, "hc %d step %zu", hc, step_sizes[i]);
+            free(out);
+        }
+        out = xmalloc(len);
+        memset(out, 0xaa, len);
+        decode_zeroed(c, clen, out, len, 0);
+        cr_assert_eq(out[1000 + 60000], 0xaa, "a long zero run was written, not skipped");
+        cr_assert(memcmp(out, src, 1000 + 32) == 0, "the run's first bytes are written");
+        free(out);
+        free(c);
+    }
+    free(src);
+}
+
 static uint32_t le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

@@ -142,6 +142,7 @@ static int bzpayload_lz4(const uint8_t *z, size_t zlen, const char *name, struct
             goto bad_frame;
         f->size = total - at < LZ4_LEGACY_BLOCK ? total - at : LZ4_LEGACY_BLOCK;
         lz4dec_init(&f->dec, z + pos, n, p->buf + at, f->size);
+        f->dec.out_zeroed = true; /* fresh anonymous memory */
         p->nframes++;
         pos += n;
     }

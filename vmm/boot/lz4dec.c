@@ -19,6 +19,8 @@
 #define LZ4DEC_SHORT 64
 /* A repeated pattern copies in pieces of up to this many bytes (a cache-hot source). */
 #define LZ4DEC_SLIDE 4096
+/* Chunk copies write at most 20 bytes past out: what a skipped zero run still clears. */
+#define LZ4DEC_SCRATCH 32
 
 void lz4dec_init(struct lz4dec *d, const void *in, size_t in_len, void *out, size_t out_cap)
 {
@@ -27,6 +29,7 @@ void lz4dec_init(struct lz4dec *d, const void *in, size_t in_len, void *out, siz
     d->out_start = out;
     d->out = out;
     d->out_end = d->out_start + out_cap;
+    d->out_zeroed = false;
 }
 
 /*
@@ -53,7 +56,8 @@ static int lz4dec_len(const uint8_t **ip, const uint8_t *iend, size_t *len, size
  * A chunk copy is exact only when off is at least the chunk size: every byte it reads is then
  * already out. Long matches go to libc, which copies faster than any loop here.
  */
-static inline void lz4dec_match(uint8_t *op, size_t off, size_t len, const uint8_t *oend)
+static inline void lz4dec_match(uint8_t *op, size_t off, size_t len, const uint8_t *oend,
+                                bool zeroed)
 {
     const uint8_t *m = op - off;
     uint8_t *end = op + len;
@@ -72,6 +76,8 @@ static inline void lz4dec_match(uint8_t *op, size_t off, size_t len, const uint8
     }
     /* Runs of one byte are most of a kernel's bytes (its zero-filled sections). */
     if (off == 1) {
+        if (*m == 0 && zeroed && len > LZ4DEC_SCRATCH)
+            len = LZ4DEC_SCRATCH; /* the rest already reads as zeros */
         memset(op, *m, len);
         return;
     }
@@ -140,7 +146,7 @@ int lz4dec_run(struct lz4dec *d, size_t until)
             ml += LZ4DEC_MINMATCH;
             if (ml > (size_t)(oend - op))
                 return -EINVAL;
-            lz4dec_match(op, off, ml, oend);
+            lz4dec_match(op, off, ml, oend, d->out_zeroed);
             op += ml;
         }
         if (ip == iend)

@@ -6,6 +6,7 @@
 #ifndef MINIVMM_LZ4DEC_H
 #define MINIVMM_LZ4DEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,9 +19,16 @@
 struct lz4dec {
     const uint8_t *in, *in_end;         /* compressed bytes not yet consumed */
     uint8_t *out_start, *out, *out_end; /* out: next byte to write */
+    /*
+     * Set by the caller when [out_start, out_end) reads as zeros until written (fresh
+     * anonymous memory): runs of zeros are then not written, and their pages never
+     * faulted in. Most of a vmlinux is such runs (2 MiB before .text alone).
+     */
+    bool out_zeroed;
 };
 
-/* in and out must not overlap. An empty input is an empty block (it decodes to nothing). */
+/* in and out must not overlap. An empty input is an empty block (it decodes to nothing).
+ * out_zeroed starts false. */
 void lz4dec_init(struct lz4dec *d, const void *in, size_t in_len, void *out, size_t out_cap);
 
 /*
