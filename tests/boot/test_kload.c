@@ -95,6 +95,19 @@ static void on_error(void *opaque, const char *reason)
     snprintf(f->reason, sizeof(f->reason), "%s", reason);
 }
 
+/* s's buffer (made here) streamed to 8 MiB of a fresh 32 MiB guest, the stream running. */
+static void slow_stream(struct gmem *gm, struct kload *l, struct slow *s, unsigned int seed,
+                        struct failure *f)
+{
+    s->buf = pattern(s->len, seed);
+    fixture_gmem(gm, 32 * MiB);
+    kload_init(l);
+    slow_attach(l, s);
+    cr_assert_eq(kload_add(l, 8 * MiB, s->buf, s->len), 0);
+    cr_assert_eq(kload_start(l, gm, KLOAD_STREAM, f ? on_error : NULL, f), 0);
+    cr_assert_eq(kload_go(l), 0);
+}
+
 /* Pieces that start and end inside pages, one spanning many pages: every byte where it belongs,
  * the bytes around them still zero. */
 static void check_unaligned_pieces(enum kload_mode mode, bool expect_stream)
@@ -200,14 +213,8 @@ Test(kload, a_read_waits_for_its_page)
     pthread_t t;
     size_t last = s.len - PAGE + 17;
 
-    s.buf = pattern(s.len, 6);
+    slow_stream(&gm, &l, &s, 6, NULL);
     cr_assert_neq(s.buf[last], 0);
-    fixture_gmem(&gm, 32 * MiB);
-    kload_init(&l);
-    slow_attach(&l, &s);
-    cr_assert_eq(kload_add(&l, 8 * MiB, s.buf, s.len), 0);
-    cr_assert_eq(kload_start(&l, &gm, KLOAD_STREAM, NULL, NULL), 0);
-    cr_assert_eq(kload_go(&l), 0);
     r.at = (const volatile uint8_t *)gmem_ptr(&gm, 8 * MiB + last, 1);
     cr_assert_eq(pthread_create(&t, NULL, read_byte, &r), 0);
     cr_assert_eq(pthread_join(t, NULL), 0);
@@ -232,13 +239,7 @@ Test(kload, a_failed_stream_releases_its_waiters)
     struct reader r;
     pthread_t t;
 
-    s.buf = pattern(s.len, 7);
-    fixture_gmem(&gm, 32 * MiB);
-    kload_init(&l);
-    slow_attach(&l, &s);
-    cr_assert_eq(kload_add(&l, 8 * MiB, s.buf, s.len), 0);
-    cr_assert_eq(kload_start(&l, &gm, KLOAD_STREAM, on_error, &f), 0);
-    cr_assert_eq(kload_go(&l), 0);
+    slow_stream(&gm, &l, &s, 7, &f);
     r.at = (const volatile uint8_t *)gmem_ptr(&gm, 8 * MiB + 3 * MiB, 1);
     cr_assert_eq(pthread_create(&t, NULL, read_byte, &r), 0);
     cr_assert_eq(pthread_join(t, NULL), 0);
@@ -260,13 +261,7 @@ Test(kload, stop_ends_a_running_stream)
     struct slow s = {.len = 8 * MiB, .step = 64 * 1024, .fail_at = SIZE_MAX, .delay = 5000};
     struct failure f = {0};
 
-    s.buf = pattern(s.len, 8);
-    fixture_gmem(&gm, 32 * MiB);
-    kload_init(&l);
-    slow_attach(&l, &s);
-    cr_assert_eq(kload_add(&l, 8 * MiB, s.buf, s.len), 0);
-    cr_assert_eq(kload_start(&l, &gm, KLOAD_STREAM, on_error, &f), 0);
-    cr_assert_eq(kload_go(&l), 0);
+    slow_stream(&gm, &l, &s, 8, &f);
     usleep(20000);
     kload_stop(&l);
     cr_assert_eq(kload_wait(&l), -ECANCELED);

@@ -34,8 +34,8 @@
 struct boot_image {
     const char *path;
     bool bzimage_in_guest;
-    bool read;       /* boot_image_read ran */
-    int read_result; /* what it returned */
+    bool read;           /* boot_image_read ran */
+    int read_result;     /* what it returned */
     const uint8_t *file; /* the kernel file, mapped (the plan unmaps it) */
     size_t file_len;
     enum boot_kind kind;
@@ -196,30 +196,44 @@ static int boot_initrd(const struct boot_config *cfg, struct boot_image *img, st
     return initrd_plan(gm, cfg->initrd_path, lo, hi, &img->load, addr, size);
 }
 
+/*
+ * What both ways into a bzImage's kernel share once the kernel is placed at pl: the initrd
+ * above it (and below the header's initrd_addr_max), the device tree as setup_data, the
+ * zero page, and a 64-bit entry at rip with %rsi = boot_params.
+ */
+static int boot_linux64(const struct boot_config *cfg, struct boot_image *img, struct gmem *gm,
+                        const struct e820_map *map, const struct bzimage_placement *pl,
+                        uint64_t rip, struct boot_entry *out)
+{
+    struct bzimage_params p = {.cmdline = cfg->cmdline, .e820 = map};
+    uint64_t hi = e820_low_ram_end(gm);
+    int ret;
+
+    if (bzimage_initrd_limit(&img->bz) < hi)
+        hi = bzimage_initrd_limit(&img->bz);
+    ret = boot_initrd(cfg, img, gm, pl->end, hi, &p.initrd_addr, &p.initrd_size);
+    if (ret == 0 && cfg->dtb_size)
+        ret = bzimage_write_dtb(gm, cfg->dtb, cfg->dtb_size, &p.setup_data);
+    if (ret == 0)
+        ret = bzimage_write_params(&img->bz, pl, gm, &p);
+    if (ret < 0)
+        return ret;
+    out->mode = BOOT_CPU_LONG64;
+    out->rip = rip;
+    out->rsi = LAYOUT_ZERO_PAGE;
+    return 0;
+}
+
+/* boot.rst, 64-bit boot protocol: startup_64 at load + 0x200, its decompressor in the guest. */
 static int boot_bzimage(const struct boot_config *cfg, struct boot_image *img, struct gmem *gm,
                         const struct e820_map *map, struct boot_entry *out)
 {
     struct bzimage_placement pl;
-    struct bzimage_params p = {.cmdline = cfg->cmdline, .e820 = map};
-    uint64_t hi = e820_low_ram_end(gm);
     int ret = bzimage_plan(&img->bz, gm, cfg->kernel_path, &img->load, &pl);
 
     if (ret < 0)
         return ret;
-    if (bzimage_initrd_limit(&img->bz) < hi)
-        hi = bzimage_initrd_limit(&img->bz);
-    ret = boot_initrd(cfg, img, gm, pl.end, hi, &p.initrd_addr, &p.initrd_size);
-    if (ret == 0 && cfg->dtb_size)
-        ret = bzimage_write_dtb(gm, cfg->dtb, cfg->dtb_size, &p.setup_data);
-    if (ret == 0)
-        ret = bzimage_write_params(&img->bz, &pl, gm, &p);
-    if (ret < 0)
-        return ret;
-    /* boot.rst, 64-bit boot protocol: startup_64 at load + 0x200, %rsi = boot_params. */
-    out->mode = BOOT_CPU_LONG64;
-    out->rip = pl.load_addr + BZIMAGE_ENTRY64_OFFSET;
-    out->rsi = LAYOUT_ZERO_PAGE;
-    return 0;
+    return boot_linux64(cfg, img, gm, map, &pl, pl.load_addr + BZIMAGE_ENTRY64_OFFSET, out);
 }
 
 /*
@@ -231,28 +245,14 @@ static int boot_bzimage(const struct boot_config *cfg, struct boot_image *img, s
 static int boot_unpacked(const struct boot_config *cfg, struct boot_image *img, struct gmem *gm,
                          const struct e820_map *map, struct boot_entry *out)
 {
-    struct bzimage_params p = {.cmdline = cfg->cmdline, .e820 = map};
     struct bzimage_placement pl = {.load_addr = img->elf.entry};
-    uint64_t hi = e820_low_ram_end(gm);
     int ret = elfload_plan(&img->elf, gm, cfg->kernel_path, &img->load, &pl.end);
 
     if (ret < 0)
         return ret;
     pl.end = (pl.end + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1);
-    if (bzimage_initrd_limit(&img->bz) < hi)
-        hi = bzimage_initrd_limit(&img->bz);
-    ret = boot_initrd(cfg, img, gm, pl.end, hi, &p.initrd_addr, &p.initrd_size);
-    if (ret == 0 && cfg->dtb_size)
-        ret = bzimage_write_dtb(gm, cfg->dtb, cfg->dtb_size, &p.setup_data);
-    if (ret == 0)
-        ret = bzimage_write_params(&img->bz, &pl, gm, &p);
-    if (ret < 0)
-        return ret;
-    out->mode = BOOT_CPU_LONG64;
-    out->rip = img->elf.entry;
-    out->rsi = LAYOUT_ZERO_PAGE;
     out->unpacked = true;
-    return 0;
+    return boot_linux64(cfg, img, gm, map, &pl, img->elf.entry, out);
 }
 
 static int boot_pvh(const struct boot_config *cfg, struct boot_image *img, struct gmem *gm,
