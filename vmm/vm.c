@@ -189,29 +189,10 @@ static void *vm_prepare_main(void *arg)
     pthread_setname_np(pthread_self(), "prepare");
     if (vm->image)
         ret = boot_image_read(vm->image);
-    if (ret == 0)
+    if (ret == 0 && vm->kvm.kvm_fd >= 0)
         ret = kvm_vm_supported_cpuid(&vm->kvm, &vm->cpuid);
     vm->prepare_result = ret;
     return NULL;
-}
-
-/* Phase 2: /dev/kvm opened, the image and CPUID prepared on another thread. */
-static int vm_prepare(struct vm *vm)
-{
-    int ret = kvm_vm_open(&vm->kvm);
-
-    if (ret == 0 && !vm->opts->incoming)
-        ret = boot_image_open(vm->opts->kernel,
-                              vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_LINUX64, &vm->image);
-    if (ret < 0)
-        return ret;
-    ret = pthread_create(&vm->prepare, NULL, vm_prepare_main, vm);
-    if (ret) {
-        log_err("cannot start the preparation thread: %s", strerror(ret));
-        return -ret;
-    }
-    vm->prepare_started = true;
-    return 0;
 }
 
 /* Waits for phase 2's thread (idempotent): its errors are logged already. */
@@ -221,6 +202,32 @@ static int vm_prepared(struct vm *vm)
         pthread_join(vm->prepare, NULL);
     vm->prepare_started = false;
     return vm->prepare_result;
+}
+
+/*
+ * Phase 2: /dev/kvm opened, the image and the CPUID prepared on another thread. Without
+ * /dev/kvm the image is still read, so a bad kernel or initrd says so there too.
+ */
+static int vm_prepare(struct vm *vm)
+{
+    int kvm = kvm_vm_open(&vm->kvm), ret = 0;
+
+    if (!vm->opts->incoming)
+        ret = boot_image_open(vm->opts->kernel, vm->opts->initrd,
+                              vm->opts->boot_entry == OPTIONS_BOOT_ENTRY_LINUX64, &vm->image);
+    if (ret < 0)
+        return ret;
+    ret = pthread_create(&vm->prepare, NULL, vm_prepare_main, vm);
+    if (ret) {
+        log_err("cannot start the preparation thread: %s", strerror(ret));
+        return -ret;
+    }
+    vm->prepare_started = true;
+    if (kvm < 0) {
+        ret = vm_prepared(vm);
+        return ret < 0 ? ret : kvm;
+    }
+    return 0;
 }
 
 static enum kload_mode vm_kernel_load_mode(const struct vm *vm)

@@ -12,15 +12,18 @@
 #include "initrd.h"
 #include "kload.h"
 
-/* initrd_plan carried out at once (a kload copy). */
+/* initrd_map and initrd_plan carried out at once (a kload copy). */
 static int initrd_load_now(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi,
                            uint64_t *addr, uint64_t *size)
 {
+    const uint8_t *data;
     struct kload l;
     int ret;
 
     kload_init(&l);
-    ret = initrd_plan(gm, path, lo, hi, &l, addr, size);
+    ret = initrd_map(path, &l, &data, size);
+    if (ret == 0)
+        ret = initrd_plan(gm, path, data, *size, lo, hi, &l, addr);
     if (ret == 0)
         ret = kload_start(&l, gm, KLOAD_COPY, NULL, NULL);
     kload_close(&l);

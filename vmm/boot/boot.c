@@ -33,6 +33,7 @@
 /* What boot_image_read found, and the load plan that owns the buffers it mapped. */
 struct boot_image {
     const char *path;
+    const char *initrd_path; /* NULL: none */
     bool bzimage_in_guest;
     bool read;           /* boot_image_read ran */
     int read_result;     /* what it returned */
@@ -43,6 +44,8 @@ struct boot_image {
     struct bzpayload *payload; /* the bzImage's vmlinux, unpacked (the plan owns it) */
     struct elfload_image elf;  /* the ELF: a PVH file, or the payload's vmlinux */
     uint64_t entry32;
+    const uint8_t *initrd; /* mapped (the plan unmaps it) */
+    uint64_t initrd_size;
     struct kload load;
 };
 
@@ -148,6 +151,8 @@ static int boot_read(struct boot_image *img)
 {
     int ret = boot_map_file(img);
 
+    if (ret == 0 && img->initrd_path)
+        ret = initrd_map(img->initrd_path, &img->load, &img->initrd, &img->initrd_size);
     if (ret < 0)
         return ret;
     img->kind = boot_detect(img->file, img->file_len);
@@ -166,7 +171,8 @@ static int boot_read(struct boot_image *img)
     return -ENOEXEC;
 }
 
-int boot_image_open(const char *path, bool bzimage_in_guest, struct boot_image **out)
+int boot_image_open(const char *path, const char *initrd_path, bool bzimage_in_guest,
+                    struct boot_image **out)
 {
     struct boot_image *img = calloc(1, sizeof(*img));
 
@@ -174,6 +180,7 @@ int boot_image_open(const char *path, bool bzimage_in_guest, struct boot_image *
     if (!img)
         return -ENOMEM;
     img->path = path;
+    img->initrd_path = initrd_path;
     img->bzimage_in_guest = bzimage_in_guest;
     kload_init(&img->load);
     *out = img;
@@ -191,9 +198,11 @@ static int boot_initrd(const struct boot_config *cfg, struct boot_image *img, st
                        uint64_t lo, uint64_t hi, uint64_t *addr, uint64_t *size)
 {
     *addr = *size = 0;
-    if (!cfg->initrd_path)
+    if (!img->initrd)
         return 0;
-    return initrd_plan(gm, cfg->initrd_path, lo, hi, &img->load, addr, size);
+    *size = img->initrd_size;
+    return initrd_plan(gm, img->initrd_path, img->initrd, img->initrd_size, lo, hi, &img->load,
+                       addr);
 }
 
 /*
@@ -359,7 +368,7 @@ int boot_load_sync(const struct boot_config *cfg, bool bzimage_in_guest, struct 
                    struct boot_entry *out)
 {
     struct boot_image *img;
-    int ret = boot_image_open(cfg->kernel_path, bzimage_in_guest, &img);
+    int ret = boot_image_open(cfg->kernel_path, cfg->initrd_path, bzimage_in_guest, &img);
 
     if (ret < 0)
         return ret;

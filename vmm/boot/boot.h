@@ -24,8 +24,8 @@ enum boot_kind {
 };
 
 struct boot_config {
-    const char *kernel_path; /* the same path as boot_image_open's */
-    const char *initrd_path; /* NULL: no initrd */
+    const char *kernel_path; /* boot_load: the image's, for messages; boot_load_sync: read */
+    const char *initrd_path; /* boot_load_sync only (boot_load has the image's); NULL: none */
     const char *cmdline;     /* final command line (cmdline_build), NULL = "" */
     unsigned int ncpus;      /* MP table: 1..255 */
     const void *dtb;         /* optional flattened device tree (dtb_size 0: none) */
@@ -66,15 +66,16 @@ struct boot_entry {
 enum boot_kind boot_detect(const void *img, size_t len);
 
 /*
- * A kernel image to be read from path. bzimage_in_guest: enter a bzImage through the 64-bit
- * boot protocol and let its own decompressor run in the guest, even when the host could
- * unpack its vmlinux. -ENOMEM only.
+ * A kernel image to be read from path, with the initrd at initrd_path (NULL: none).
+ * bzimage_in_guest: enter a bzImage through the 64-bit boot protocol and let its own
+ * decompressor run in the guest, even when the host could unpack its vmlinux. -ENOMEM only.
  */
-MUST_CHECK int boot_image_open(const char *path, bool bzimage_in_guest, struct boot_image **out);
+MUST_CHECK int boot_image_open(const char *path, const char *initrd_path, bool bzimage_in_guest,
+                               struct boot_image **out);
 
 /*
- * Maps the file, tells its kind and, for a bzImage whose payload the host unpacks (lz4 or
- * uncompressed), decodes its vmlinux's ELF headers: everything boot_load needs to know
+ * Maps the file (and the initrd), tells its kind and, for a bzImage whose payload the host unpacks
+ * (lz4 or uncompressed), decodes its vmlinux's ELF headers: everything boot_load needs to know
  * before it can lay out guest RAM. It needs no VM, so the machine runs it on another core
  * while it builds one. Errors logged naming the file.
  */

@@ -1,6 +1,6 @@
 /*
- * Initrd placement. The file is mapped and handed to the load plan, which copies it
- * straight into guest RAM (no bounce buffer): the one copy a multi-MiB initramfs costs.
+ * Initrd mapping and placement. The file is mapped and handed to the load plan, which
+ * copies it straight into guest RAM (no bounce buffer): the one copy an initramfs costs.
  */
 #include "initrd.h"
 
@@ -27,11 +27,10 @@ int initrd_place(uint64_t size, uint64_t lo, uint64_t hi, uint64_t *addr)
     return 0;
 }
 
-int initrd_plan(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi, struct kload *l,
-                uint64_t *addr, uint64_t *size)
+int initrd_map(const char *path, struct kload *l, const uint8_t **data, uint64_t *size)
 {
     struct stat st;
-    void *src = MAP_FAILED;
+    void *src;
     int fd, ret;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -50,14 +49,6 @@ int initrd_plan(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi, str
         log_err("initrd %s: not a regular, non-empty file", path);
         goto out_close;
     }
-    ret = initrd_place((uint64_t)st.st_size, lo, hi, addr);
-    if (ret < 0 || !gmem_ptr(gm, *addr, (uint64_t)st.st_size)) {
-        ret = -ENOSPC;
-        log_err("initrd %s: %" PRIu64 " bytes do not fit in guest RAM between 0x%" PRIx64
-                " and 0x%" PRIx64 " (more --memory?)",
-                path, (uint64_t)st.st_size, lo, hi);
-        goto out_close;
-    }
     src = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (src == MAP_FAILED) {
         ret = -errno;
@@ -69,10 +60,23 @@ int initrd_plan(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi, str
         munmap(src, (size_t)st.st_size);
         goto out_close;
     }
-    ret = kload_add(l, *addr, src, (uint64_t)st.st_size);
-    if (ret == 0)
-        *size = (uint64_t)st.st_size;
+    *data = src;
+    *size = (uint64_t)st.st_size;
 out_close:
     close(fd);
     return ret;
+}
+
+int initrd_plan(struct gmem *gm, const char *path, const uint8_t *data, uint64_t size, uint64_t lo,
+                uint64_t hi, struct kload *l, uint64_t *addr)
+{
+    int ret = initrd_place(size, lo, hi, addr);
+
+    if (ret < 0 || !gmem_ptr(gm, *addr, size)) {
+        log_err("initrd %s: %" PRIu64 " bytes do not fit in guest RAM between 0x%" PRIx64
+                " and 0x%" PRIx64 " (more --memory?)",
+                path, size, lo, hi);
+        return -ENOSPC;
+    }
+    return kload_add(l, *addr, data, size);
 }

@@ -17,11 +17,16 @@
 MUST_CHECK int initrd_place(uint64_t size, uint64_t lo, uint64_t hi, uint64_t *addr);
 
 /*
- * Opens path, places it with initrd_place(lo, hi) and plans its copy into guest RAM (the
- * plan keeps the file mapped). Errors (logged, naming the path): missing or unreadable
- * file, empty file, does not fit between lo and hi, or the window is not RAM.
+ * Opens and maps path read-only for the plan l (which unmaps it). Errors logged naming
+ * the path: missing or unreadable file, not a regular file, empty file.
  */
-MUST_CHECK int initrd_plan(struct gmem *gm, const char *path, uint64_t lo, uint64_t hi,
-                           struct kload *l, uint64_t *addr, uint64_t *size);
+MUST_CHECK int initrd_map(const char *path, struct kload *l, const uint8_t **data, uint64_t *size);
+
+/*
+ * Places size bytes with initrd_place(lo, hi) and plans their copy from data. -ENOSPC
+ * (logged, naming path) when they do not fit between lo and hi or the window is not RAM.
+ */
+MUST_CHECK int initrd_plan(struct gmem *gm, const char *path, const uint8_t *data, uint64_t size,
+                           uint64_t lo, uint64_t hi, struct kload *l, uint64_t *addr);
 
 #endif

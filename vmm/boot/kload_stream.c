@@ -183,9 +183,17 @@ static int kload_stream_run(struct kload *l)
 static void *kload_stream_main(void *arg)
 {
     struct kload *l = arg;
-    int ret = kload_stream_run(l);
     char reason[128];
+    int ret;
 
+    pthread_setname_np(pthread_self(), "kernel-stream");
+    ret = kload_stream_run(l);
+    /* Reported before the waiters are released: what they run next is not the cause. */
+    if (ret < 0 && ret != -ECANCELED && l->on_error) {
+        snprintf(reason, sizeof(reason), "loading the kernel into guest RAM failed: %s",
+                 strerror(-ret));
+        l->on_error(l->opaque, reason);
+    }
     kload_count_faults(l);
     close(l->uffd); /* unregisters every range and wakes anything still waiting */
     l->uffd = -1;
@@ -196,11 +204,6 @@ static void *kload_stream_main(void *arg)
     l->result = ret;
     pthread_cond_broadcast(&l->finished_cond);
     pthread_mutex_unlock(&l->lock);
-    if (ret < 0 && ret != -ECANCELED && l->on_error) {
-        snprintf(reason, sizeof(reason), "loading the kernel into guest RAM failed: %s",
-                 strerror(-ret));
-        l->on_error(l->opaque, reason);
-    }
     return NULL;
 }
 
