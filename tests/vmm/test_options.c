@@ -54,6 +54,7 @@ Test(options, defaults)
     cr_assert_eq(opts.cpus, 1);
     cr_assert_eq(opts.cpu_model, OPTIONS_CPU_AUTO);
     cr_assert_eq(opts.boot_entry, OPTIONS_BOOT_ENTRY_AUTO);
+    cr_assert_eq(opts.kernel_load, OPTIONS_KERNEL_LOAD_AUTO);
     cr_assert_eq(opts.serial, OPTIONS_SERIAL_STDIO);
     cr_assert_null(opts.serial_path);
     cr_assert_eq(opts.ndevices, 0);
@@ -136,6 +137,12 @@ Test(options, remaining_enum_values)
     cr_assert_eq(opts.boot_entry, OPTIONS_BOOT_ENTRY_AUTO, "the last value wins");
     cr_assert_eq(PARSE("--kernel", "k", "--boot-entry", "linux64"), 0);
     cr_assert_eq(opts.boot_entry, OPTIONS_BOOT_ENTRY_LINUX64);
+    cr_assert_eq(PARSE("--kernel", "k", "--kernel-load", "copy"), 0);
+    cr_assert_eq(opts.kernel_load, OPTIONS_KERNEL_LOAD_COPY);
+    cr_assert_eq(PARSE("--kernel", "k", "--kernel-load=stream"), 0);
+    cr_assert_eq(opts.kernel_load, OPTIONS_KERNEL_LOAD_STREAM);
+    cr_assert_eq(PARSE("--kernel", "k", "--kernel-load", "stream", "--kernel-load", "auto"), 0);
+    cr_assert_eq(opts.kernel_load, OPTIONS_KERNEL_LOAD_AUTO);
 }
 
 Test(options, memory_sizes)
@@ -237,6 +244,10 @@ Test(options, bad_enums)
                  "--boot-entry", "pvh");
     EXPECT_ERROR("--boot-entry 'PVH64': expected auto, pvh32, pvh64 or linux64", "--boot-entry=PVH64");
     EXPECT_ERROR("--boot-entry '': expected auto, pvh32, pvh64 or linux64", "--boot-entry=");
+    EXPECT_ERROR("--kernel-load 'lazy': expected auto, copy or stream", "--kernel", "k",
+                 "--kernel-load", "lazy");
+    EXPECT_ERROR("--kernel-load needs a value: --kernel-load auto|copy|stream", "--kernel", "k",
+                 "--kernel-load");
     EXPECT_ERROR("--boot-entry needs a value: --boot-entry auto|pvh32|pvh64|linux64", "--kernel", "k",
                  "--boot-entry");
 }
