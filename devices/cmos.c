@@ -58,13 +58,68 @@ static time_t cmos_host_now(const struct cmos *c)
     return ts.tv_sec;
 }
 
+/*
+ * UTC calendar arithmetic, here rather than gmtime_r/timegm: their first call reads
+ * /etc/localtime (glibc sets up the time zone even for UTC), a file read in the middle of
+ * start-up. Proleptic Gregorian; years counted from March so that the leap day ends one:
+ * an era is 400 years = 146097 days, and 1970-01-01 is day 719468 from 0000-03-01.
+ */
+#define CMOS_DAYS_PER_ERA   146097
+#define CMOS_EPOCH_FROM_MAR 719468
+#define CMOS_SECS_PER_DAY   86400
+
+static long long cmos_floor_div(long long a, long long b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Days from 1970-01-01 to year y, month m (1..12), day d (1..31). */
+static long long cmos_days_from_civil(long long y, int m, int d)
+{
+    long long era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = cmos_floor_div(y, 400);
+    yoe = y - era * 400;                                   /* 0..399 */
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365, from March 1st */
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* 0..146096 */
+    return era * CMOS_DAYS_PER_ERA + doe - CMOS_EPOCH_FROM_MAR;
+}
+
+/* gmtime_r without the time zone: the fields the clock registers show. */
+static struct tm cmos_utc_tm(long long t)
+{
+    long long days = cmos_floor_div(t, CMOS_SECS_PER_DAY), secs = t - days * CMOS_SECS_PER_DAY;
+    long long z = days + CMOS_EPOCH_FROM_MAR, era = cmos_floor_div(z, CMOS_DAYS_PER_ERA);
+    long long doe = z - era * CMOS_DAYS_PER_ERA;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153; /* 0 = March */
+    struct tm tm = {0};
+
+    tm.tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    tm.tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+    tm.tm_year = (int)(yoe + era * 400 + (tm.tm_mon <= 1) - 1900);
+    tm.tm_hour = (int)(secs / 3600);
+    tm.tm_min = (int)(secs / 60 % 60);
+    tm.tm_sec = (int)(secs % 60);
+    tm.tm_wday = (int)(cmos_floor_div(days + 4, 7) * -7 + days + 4); /* 1970-01-01: Thursday */
+    return tm;
+}
+
+/* timegm without the time zone: out-of-range fields carry over, as timegm's do. */
+static long long cmos_utc_seconds(const struct tm *tm)
+{
+    long long y = (long long)tm->tm_year + 1900 + cmos_floor_div(tm->tm_mon, 12);
+    int m = (int)(tm->tm_mon - cmos_floor_div(tm->tm_mon, 12) * 12) + 1;
+    long long days = cmos_days_from_civil(y, m, 1) + tm->tm_mday - 1;
+
+    return days * CMOS_SECS_PER_DAY + tm->tm_hour * 3600LL + tm->tm_min * 60LL + tm->tm_sec;
+}
+
 static struct tm cmos_guest_tm(const struct cmos *c, time_t host)
 {
-    time_t t = (time_t)(host + c->offset);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    return tm;
+    return cmos_utc_tm((long long)host + c->offset);
 }
 
 /*
@@ -170,11 +225,9 @@ static void cmos_clock_write(const struct cmos *c, struct tm *tm, unsigned int r
 static void cmos_apply(struct cmos *c, struct tm *tm)
 {
     time_t now = cmos_host_now(c);
-    time_t t = timegm(tm);
+    long long t = cmos_utc_seconds(tm);
 
-    if (t == (time_t)-1)
-        return; /* nonsense date: keep the old clock */
-    c->offset = (long long)t - (long long)now;
+    c->offset = t - (long long)now;
     c->latched = cmos_guest_tm(c, now);
     c->latched_at = now;
 }

@@ -162,3 +162,40 @@ Test(cmos_host, host_clock_is_default)
     cmos_destroy(c);
     cmos_destroy(NULL);
 }
+
+/*
+ * The calendar minivmm computes itself (no time zone set-up) against gmtime_r: leap days,
+ * century years, the epoch's edges, dates before 1970 and random instants over 2 centuries.
+ */
+Test(cmos, calendar_matches_gmtime)
+{
+    static const long long edges[] = {0,           -1,         86399,       951782400,
+                                      951868799,   4107542400, 4107455999,  1709214307,
+                                      -2208988800, 7258118400, 253402300799};
+    uint64_t seed = 12345;
+
+    wr(0x0b, 0x06); /* binary, 24-hour */
+    for (int i = 0; i < 3000; i++) {
+        long long t;
+        struct tm want;
+
+        if (i < (int)(sizeof(edges) / sizeof(edges[0]))) {
+            t = edges[i];
+        } else {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            t = (long long)(seed >> 33) % 7000000000LL - 2000000000LL;
+        }
+        clock_now = (time_t)t;
+        time_t tt = (time_t)t;
+        cr_assert_not_null(gmtime_r(&tt, &want));
+        (void)rd(0x0a); /* latches the clock, as every reader's sequence starts */
+        cr_assert_eq(rd(0x00), want.tm_sec, "t=%lld", t);
+        cr_assert_eq(rd(0x02), want.tm_min, "t=%lld", t);
+        cr_assert_eq(rd(0x04), want.tm_hour, "t=%lld", t);
+        cr_assert_eq(rd(0x06), want.tm_wday + 1, "t=%lld weekday", t);
+        cr_assert_eq(rd(0x07), want.tm_mday, "t=%lld", t);
+        cr_assert_eq(rd(0x08), want.tm_mon + 1, "t=%lld", t);
+        cr_assert_eq(rd(0x09), (want.tm_year + 1900) % 100, "t=%lld", t);
+        cr_assert_eq(rd(0x32), (want.tm_year + 1900) / 100, "t=%lld century", t);
+    }
+}
