@@ -8,6 +8,7 @@ import runner
 
 VMMS = ("minivmm", "qemu")
 MINIVMM_EXITS = re.compile(r"exits to the VMM: (\d+)")
+MINIVMM_STREAM = re.compile(r"kernel streamed: (.*)")
 
 
 def run_alternating(ctx, machines, label, runs, ok, **run_args):
@@ -99,4 +100,7 @@ def startup_notes(results, ready):
         if m and r.facts.exits is not None:
             notes.append(f"minivmm's own count (whole run): {m.group(1)} exits "
                          f"(trace: {len(r.facts.exits)})")
+        m = MINIVMM_STREAM.search(r.text())
+        if m:
+            notes.append(f"minivmm kernel and initrd, after the first KVM_RUN: {m.group(1)}")
     return notes
