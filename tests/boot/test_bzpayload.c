@@ -273,3 +273,35 @@ Test(bzpayload, short_frame_before_the_last_is_refused)
     free(z);
     free(kernel);
 }
+
+/*
+ * Frames are located as decoding reaches them: a damaged second frame header does not stop
+ * the open (the loader reads only the first frame before the guest starts), it stops the
+ * decoding of that frame, with the reason, every time it is asked.
+ */
+Test(bzpayload, later_frames_are_located_as_decoding_reaches_them)
+{
+    size_t len = BLOCK + 5000, zlen, img_len, vlen;
+    uint8_t *kernel = kernel_bytes(len);
+    uint8_t *z = lz4_legacy(kernel, len, &zlen);
+    struct bzimage bz;
+    struct bzpayload *p;
+    uint32_t first;
+
+    memcpy(&first, z + 4, 4);
+    put_le32(z + 8 + first, (uint32_t)zlen); /* frame 1 claims more than the payload holds */
+    uint8_t *img = bz_with_payload(z, zlen, 0x100, &bz, &img_len);
+    cr_assert_eq(bzpayload_open(&bz, "test.bz", &p), 0);
+    bzpayload_vmlinux(p, &vlen);
+    cr_assert_eq(bzpayload_need(p, 0, 100), 0, "frame 0 decodes");
+    fixture_capture_begin();
+    cr_assert_eq(bzpayload_need(p, BLOCK, 100), -EINVAL);
+    cr_assert(strstr(fixture_capture_end(), "test.bz: corrupt lz4 payload: bad frame"));
+    fixture_capture_begin();
+    cr_assert_eq(bzpayload_need(p, 0, vlen), -EINVAL, "the error sticks");
+    (void)fixture_capture_end();
+    bzpayload_close(p);
+    free(img);
+    free(z);
+    free(kernel);
+}

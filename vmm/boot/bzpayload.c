@@ -86,8 +86,11 @@ struct bzpayload {
     const char *name;
     const uint8_t *vmlinux;
     size_t len;
-    uint8_t *buf; /* lz4: the decode buffer (vmlinux), anonymous memory; NULL: in place */
-    unsigned int nframes, next; /* next: first frame not fully decoded */
+    uint8_t *buf;     /* lz4: the decode buffer (vmlinux), anonymous memory; NULL: in place */
+    const uint8_t *z; /* lz4: the payload; frames [4, zend), the next to locate at zpos */
+    size_t zpos, zend;
+    unsigned int nframes, located, next; /* next: first frame not fully decoded */
+    int error;                           /* sticky: a frame that cannot be located */
     struct bzpayload_frame frames[];
 };
 
@@ -97,22 +100,59 @@ static int bzpayload_corrupt(const char *name, const char *why)
     return -EINVAL;
 }
 
+/* The next frame's size word, past any magic (another stream may start); 0 at the end. */
+static uint32_t bzpayload_next_word(struct bzpayload *p)
+{
+    uint32_t n = LZ4_LEGACY_MAGIC;
+
+    while (n == LZ4_LEGACY_MAGIC && p->zend - p->zpos >= 4) {
+        n = le32(p->z + p->zpos);
+        p->zpos += 4;
+    }
+    return n == LZ4_LEGACY_MAGIC ? 0 : n;
+}
+
+/*
+ * Finds the frames up to i. A frame's place is only known from the one before, so they
+ * are walked in order, and only as far as decoding needs: the loader reads the first
+ * frame's headers before the guest starts, the rest of the payload as it streams.
+ */
+static int bzpayload_locate(struct bzpayload *p, unsigned int i)
+{
+    while (p->error == 0 && p->located <= i && p->located < p->nframes) {
+        struct bzpayload_frame *f = &p->frames[p->located];
+        uint32_t n = bzpayload_next_word(p);
+
+        if (n == 0)
+            p->error = bzpayload_corrupt(p->name, "fewer frames than the size appended needs");
+        else if (n > p->zend - p->zpos || n > LZ4_LEGACY_FRAME_MAX)
+            p->error = bzpayload_corrupt(p->name, "bad frame");
+        if (p->error)
+            break;
+        lz4dec_init(&f->dec, p->z + p->zpos, n, p->buf + (size_t)p->located * LZ4_LEGACY_BLOCK,
+                    f->size);
+        f->dec.out_zeroed = true; /* fresh anonymous memory */
+        p->zpos += n;
+        if (++p->located == p->nframes && bzpayload_next_word(p) != 0)
+            p->error = bzpayload_corrupt(p->name, "bad frame");
+    }
+    return p->error;
+}
+
 /*
  * lz4 -l output followed by the uncompressed size (scripts/Makefile.lib, size_append):
  * magic, then frames of [le32 compressed size][block]; another magic may start a new
  * stream. Each block decodes on its own (legacy frames have no cross-block matches), and
- * every one but the last to exactly 8 MiB: frame i's output starts at i * 8 MiB, which
- * lets the loader decode the frame holding the ELF notes before the ones before it.
+ * every one but the last to exactly 8 MiB: frame i's output starts at i * 8 MiB.
  */
 static int bzpayload_lz4(const uint8_t *z, size_t zlen, const char *name, struct bzpayload **out)
 {
-    size_t pos = 4, end, total, nframes;
+    size_t total, nframes;
     struct bzpayload *p;
 
     if (zlen < 12)
         return bzpayload_corrupt(name, "shorter than one frame");
-    end = zlen - 4;
-    total = le32(z + end);
+    total = le32(z + zlen - 4);
     if (total == 0 || total > BZPAYLOAD_MAX_SIZE)
         return bzpayload_corrupt(name, "implausible uncompressed size");
     nframes = (total + LZ4_LEGACY_BLOCK - 1) / LZ4_LEGACY_BLOCK;
@@ -121,40 +161,26 @@ static int bzpayload_lz4(const uint8_t *z, size_t zlen, const char *name, struct
         return -ENOMEM;
     p->name = name;
     p->len = total;
+    p->z = z;
+    p->zpos = 4;
+    p->zend = zlen - 4;
+    p->nframes = (unsigned int)nframes;
+    for (size_t i = 0; i < nframes; i++)
+        p->frames[i].size = total - i * LZ4_LEGACY_BLOCK < LZ4_LEGACY_BLOCK
+                                ? total - i * LZ4_LEGACY_BLOCK
+                                : LZ4_LEGACY_BLOCK;
     p->buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p->buf == MAP_FAILED) {
         free(p);
         return -ENOMEM;
     }
     p->vmlinux = p->buf;
-    while (pos < end) {
-        struct bzpayload_frame *f = &p->frames[p->nframes];
-        size_t at = (size_t)p->nframes * LZ4_LEGACY_BLOCK;
-        uint32_t n;
-
-        if (end - pos < 4)
-            goto bad_frame;
-        n = le32(z + pos);
-        pos += 4;
-        if (n == LZ4_LEGACY_MAGIC)
-            continue;
-        if (p->nframes == nframes || n == 0 || n > end - pos || n > LZ4_LEGACY_FRAME_MAX)
-            goto bad_frame;
-        f->size = total - at < LZ4_LEGACY_BLOCK ? total - at : LZ4_LEGACY_BLOCK;
-        lz4dec_init(&f->dec, z + pos, n, p->buf + at, f->size);
-        f->dec.out_zeroed = true; /* fresh anonymous memory */
-        p->nframes++;
-        pos += n;
-    }
-    if (p->nframes != nframes) {
+    if (bzpayload_locate(p, 0) < 0) {
         bzpayload_close(p);
-        return bzpayload_corrupt(name, "fewer frames than the size appended needs");
+        return -EINVAL;
     }
     *out = p;
     return 0;
-bad_frame:
-    bzpayload_close(p);
-    return bzpayload_corrupt(name, "bad frame");
 }
 
 /* Decodes frame i until at least `until` of its bytes are out. */
@@ -164,6 +190,9 @@ static int bzpayload_decode(struct bzpayload *p, unsigned int i, size_t until)
     char why[96];
     int ret;
 
+    ret = bzpayload_locate(p, i);
+    if (ret < 0)
+        return ret;
     if (lz4dec_done(&f->dec) >= until && until < f->size)
         return 0;
     ret = lz4dec_run(&f->dec, until);

@@ -26,7 +26,8 @@ const char *bzpayload_format(const struct bzimage *bz);
 /*
  * Opens the payload. An uncompressed ELF is read in place (bz's bytes must outlive it); lz4
  * (the kernel's legacy frames, with the uncompressed size appended) gets a buffer of that
- * size and has its frames checked, nothing decoded yet.
+ * size and its first frame located, nothing decoded yet: the other frames are found (and
+ * checked) as decoding reaches them, so a damaged one is reported then.
  * -ENOTSUP for any other compression or a header that does not place the payload (the
  * guest's own decompressor can still run it),
  * -EINVAL (logged, prefixed with name) for a payload that lies about its sizes or is corrupt.
