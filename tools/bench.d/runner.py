@@ -38,6 +38,10 @@ class RunResult:
         return self.output.decode(errors="replace")
 
 
+# warm.Warm when --warm-cache is on: run() pins each VMM's files before starting it.
+WARM = None
+
+
 def smaps_summary(pid, guest_ram):
     """RSS, PSS and private memory of pid in KiB, split into guest RAM (mappings whose
     name starts with one of guest_ram) and everything else (the VMM's own cost)."""
@@ -112,6 +116,8 @@ def run(label, argv, tracer, work, markers, sample_at=None, guest_ram=(), end_ma
     markers: console strings to time; sample_at: the marker at which to read smaps."""
     res = RunResult(label)
     res.log = os.path.join(work, f"{label}.log")
+    if WARM:
+        WARM.pin(argv)
     argv = tracer.wrap(argv, work)
     out_r, out_w = os.pipe()
     gate_r, gate_w = os.pipe()
