@@ -1,7 +1,7 @@
 /*
- * The machine: builds a VM in named phases (memory, image, KVM, platform
- * devices, virtio devices, vCPUs, event loop), runs it, and tears it down in
- * reverse. The only place that knows the start-up and teardown order.
+ * The machine: builds a VM in named phases (memory, preparation on a second thread, KVM,
+ * platform devices, virtio devices, vCPUs, image and boot CPU, event loop), runs it, and
+ * tears it down in reverse. The only place that knows the start-up and teardown order.
  */
 #include "vm.h"
 

@@ -34,7 +34,7 @@ struct kload_producer {
     void *ctx;
     int (*step)(void *ctx);                  /* 1: more to come, 0: all filled, -errno */
     size_t (*ready)(void *ctx, size_t from); /* end of the filled run that starts at from */
-    void (*release)(void *ctx);              /* frees ctx and buf; called by kload_close */
+    void (*release)(void *ctx); /* frees ctx and buf: once all is written, or by kload_close */
 };
 
 struct kload_piece {
