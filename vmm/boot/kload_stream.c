@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -187,6 +188,8 @@ static void *kload_stream_main(void *arg)
     int ret;
 
     pthread_setname_np(pthread_self(), "kernel-stream");
+    for (unsigned int i = 0; i < l->nmaps; i++) /* the sources are read front to back now */
+        (void)madvise(l->maps[i].addr, l->maps[i].len, MADV_SEQUENTIAL);
     ret = kload_stream_run(l);
     /* Reported before the waiters are released: what they run next is not the cause. */
     if (ret < 0 && ret != -ECANCELED && l->on_error) {
