@@ -71,24 +71,17 @@ def initrd(ctx):
     return out
 
 
-class Vm:
+class Vm(runner.LoggedVmm):
     """One VMM process in its own session, console to a log file."""
 
     def __init__(self, ctx, label, vmm, argv, api=None):
         self.label = label
         self.vmm = vmm
         self.api = api  # minivmm's control socket, or None
-        self.log = os.path.join(ctx.work, f"{label}.log")
         self.counts = {}  # marker -> minivmm stats at that marker
         self.cpu = {}  # marker -> CPU seconds the VMM process had used (all threads)
         self.sleeps = {}  # marker -> voluntary context switches of the non-vCPU threads
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-
-    def text(self):
-        with open(self.log, "rb") as f:
-            return f.read().decode(errors="replace")
+        super().__init__(ctx.work, label, argv)
 
     def cpu_seconds(self):
         """User + system time of the whole VMM process so far: on PVM hosts the emulated
@@ -138,9 +131,6 @@ class Vm:
             return json.loads(reply)
         except (OSError, ValueError):
             return None
-
-    def stop(self):
-        runner.stop_popen(self.proc)
 
 
 def sample(vms, marker, first, last):

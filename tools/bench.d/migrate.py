@@ -52,18 +52,11 @@ LOOP_CHUNK = 1 << 20
 LOOP_SOCKET_BUF = 4 << 20  # vmm/migrate_conn.h MCONN_SOCKET_BUF
 
 
-class Proc:
+class Proc(runner.LoggedVmm):
     """A VMM in its own process group, console to a log file."""
 
     def __init__(self, ctx, label, argv):
-        self.log = os.path.join(ctx.work, f"{label}.log")
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-
-    def text(self):
-        with open(self.log, "rb") as f:
-            return f.read().decode(errors="replace")
+        super().__init__(ctx.work, label, argv)
 
     def wait_for(self, pattern, seconds):
         deadline = time.monotonic() + seconds
@@ -74,9 +67,6 @@ class Proc:
                 return pattern in self.text()
             time.sleep(0.05)
         return False
-
-    def stop(self):
-        runner.stop_popen(self.proc)
 
 
 class Qmp:

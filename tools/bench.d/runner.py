@@ -110,6 +110,23 @@ def stop_popen(proc, grace=5):
     proc.wait()
 
 
+class LoggedVmm:
+    """A VMM in its own session (process group), its console in work/label.log."""
+
+    def __init__(self, work, label, argv):
+        self.log = os.path.join(work, f"{label}.log")
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+
+    def text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self):
+        stop_popen(self.proc)
+
+
 def run(label, argv, tracer, work, markers, sample_at=None, guest_ram=(), end_marker=None,
         timeout=60, grace=10):
     """Runs argv until it exits (or timeout seconds; or grace seconds after end_marker).
