@@ -168,34 +168,64 @@ static int opt_timeout(struct options *o, const char *name, const char *val, cha
     return opt_parse_uint(name, val, 0, OPTIONS_TIMEOUT_MAX, &o->timeout, err, errlen);
 }
 
+/* One word of an option that takes one of a few words, and what it sets. */
+struct opt_word {
+    const char *word;
+    int value;
+};
+
+/*
+ * Sets *out to the value of the word val names; otherwise "expected a, b or c", the words
+ * in the table's order.
+ */
+static int opt_choose(const char *name, const char *val, const struct opt_word *words, size_t n,
+                      int *out, char *err, size_t errlen)
+{
+    char expected[128] = "expected";
+    size_t len = strlen(expected);
+
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(val, words[i].word)) {
+            *out = words[i].value;
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < n && len < sizeof(expected); i++)
+        len += (size_t)snprintf(expected + len, sizeof(expected) - len, "%s%s",
+                                i == 0       ? " "
+                                : i + 1 == n ? " or "
+                                             : ", ",
+                                words[i].word);
+    return opt_bad(err, errlen, name, val, "%s", expected);
+}
+
+#define OPT_CHOOSE(name, val, words, field, err, errlen)                                           \
+    opt_choose(name, val, words, sizeof(words) / sizeof(words[0]), &(field), err, errlen)
+
 static int opt_cpu_model(struct options *o, const char *name, const char *val, char *err,
                          size_t errlen)
 {
-    if (!strcmp(val, "auto"))
-        o->cpu_model = OPTIONS_CPU_AUTO;
-    else if (!strcmp(val, "host"))
-        o->cpu_model = OPTIONS_CPU_HOST;
-    else if (!strcmp(val, "baseline"))
-        o->cpu_model = OPTIONS_CPU_BASELINE;
-    else
-        return opt_bad(err, errlen, name, val, "expected host, baseline or auto");
-    return 0;
+    static const struct opt_word words[] = {
+        {"host", OPTIONS_CPU_HOST}, {"baseline", OPTIONS_CPU_BASELINE}, {"auto", OPTIONS_CPU_AUTO}};
+    int v, ret = OPT_CHOOSE(name, val, words, v, err, errlen);
+
+    if (ret == 0)
+        o->cpu_model = (enum options_cpu_model)v;
+    return ret;
 }
 
 static int opt_boot_entry(struct options *o, const char *name, const char *val, char *err,
                           size_t errlen)
 {
-    if (!strcmp(val, "auto"))
-        o->boot_entry = OPTIONS_BOOT_ENTRY_AUTO;
-    else if (!strcmp(val, "pvh32"))
-        o->boot_entry = OPTIONS_BOOT_ENTRY_PVH32;
-    else if (!strcmp(val, "pvh64"))
-        o->boot_entry = OPTIONS_BOOT_ENTRY_PVH64;
-    else if (!strcmp(val, "linux64"))
-        o->boot_entry = OPTIONS_BOOT_ENTRY_LINUX64;
-    else
-        return opt_bad(err, errlen, name, val, "expected auto, pvh32, pvh64 or linux64");
-    return 0;
+    static const struct opt_word words[] = {{"auto", OPTIONS_BOOT_ENTRY_AUTO},
+                                            {"pvh32", OPTIONS_BOOT_ENTRY_PVH32},
+                                            {"pvh64", OPTIONS_BOOT_ENTRY_PVH64},
+                                            {"linux64", OPTIONS_BOOT_ENTRY_LINUX64}};
+    int v, ret = OPT_CHOOSE(name, val, words, v, err, errlen);
+
+    if (ret == 0)
+        o->boot_entry = (enum options_boot_entry)v;
+    return ret;
 }
 
 static int opt_serial(struct options *o, const char *name, const char *val, char *err,
@@ -221,16 +251,13 @@ static int opt_serial(struct options *o, const char *name, const char *val, char
 static int opt_log_level(struct options *o, const char *name, const char *val, char *err,
                          size_t errlen)
 {
-    static const char *const names[] = {
-        [LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug"};
+    static const struct opt_word words[] = {
+        {"error", LOG_ERROR}, {"warn", LOG_WARN}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}};
+    int v, ret = OPT_CHOOSE(name, val, words, v, err, errlen);
 
-    for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (!strcmp(val, names[i])) {
-            o->log_level = (enum log_level)i;
-            return 0;
-        }
-    }
-    return opt_bad(err, errlen, name, val, "expected error, warn, info or debug");
+    if (ret == 0)
+        o->log_level = (enum log_level)v;
+    return ret;
 }
 
 static int opt_device(struct options *o, const char *name, const char *val, char *err,
@@ -290,15 +317,14 @@ static int opt_string(struct options *o, const char *name, const char *val, char
 static int opt_kernel_load(struct options *o, const char *name, const char *val, char *err,
                            size_t errlen)
 {
-    if (!strcmp(val, "auto"))
-        o->kernel_load = OPTIONS_KERNEL_LOAD_AUTO;
-    else if (!strcmp(val, "copy"))
-        o->kernel_load = OPTIONS_KERNEL_LOAD_COPY;
-    else if (!strcmp(val, "stream"))
-        o->kernel_load = OPTIONS_KERNEL_LOAD_STREAM;
-    else
-        return opt_bad(err, errlen, name, val, "expected auto, copy or stream");
-    return 0;
+    static const struct opt_word words[] = {{"auto", OPTIONS_KERNEL_LOAD_AUTO},
+                                            {"copy", OPTIONS_KERNEL_LOAD_COPY},
+                                            {"stream", OPTIONS_KERNEL_LOAD_STREAM}};
+    int v, ret = OPT_CHOOSE(name, val, words, v, err, errlen);
+
+    if (ret == 0)
+        o->kernel_load = (enum options_kernel_load)v;
+    return ret;
 }
 
 static int opt_flag(struct options *o, const char *name, const char *val, char *err, size_t errlen)
